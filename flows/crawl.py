@@ -1,0 +1,104 @@
+"""The fetch stage: each source is crawled by Scrapy in a child process, pages land in a spool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from flows.models import CrawlResult, FetchedPage, FetchError
+from flows.sources import Source
+from flows.settings import REPO_ROOT
+
+MANIFEST = "manifest.jsonl"
+
+
+class CrawlFailed(RuntimeError):
+    """The crawl process itself failed (not a page of it); the flow may retry it."""
+
+
+def crawl_source(
+    source: Source,
+    spool_dir: Path,
+    log_line: Callable[[str], None] = print,
+    scrapy_settings: dict[str, str] | None = None,
+    timeout_seconds: float | None = None,
+) -> CrawlResult:
+    """Crawl one source in a fresh process (a Twisted reactor cannot restart) and read the spool.
+
+    Scrapy's log lines are passed to `log_line` as they come, so they show in the flow run's logs.
+    """
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "spiders.run",
+        "--source-json", source.model_dump_json(),
+        "--spool", str(spool_dir),
+    ]
+    for name, value in (scrapy_settings or {}).items():
+        command += ["-s", f"{name}={value}"]
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
+    )
+    limit = timeout_seconds or source.max_seconds + 120
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env=environment,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log_line(line.rstrip())
+        try:
+            returncode = process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise CrawlFailed(f"crawl of {source.name} exceeded {limit:.0f} s") from None
+    if returncode != 0:
+        raise CrawlFailed(f"crawl of {source.name} exited with status {returncode}")
+    return read_spool(source.name, spool_dir)
+
+
+def iter_spool(spool_dir: Path) -> Iterator[FetchedPage | FetchError]:
+    """Pages and errors in fetch order, bodies read one at a time."""
+    manifest = spool_dir / MANIFEST
+    if not manifest.exists():
+        return
+    with manifest.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record["kind"] == "error":
+                yield FetchError(record["source"], record["url"], record["reason"])
+                continue
+            yield FetchedPage(
+                source=record["source"],
+                url=record["url"],
+                status=int(record["status"]),
+                fetched_at=datetime.fromisoformat(record["fetched_at"]),
+                body=(spool_dir / record["body_file"]).read_bytes(),
+                encoding="utf-8",
+                content_type=record.get("content_type"),
+            )
+
+
+def read_spool(source_name: str, spool_dir: Path) -> CrawlResult:
+    result = CrawlResult(source=source_name)
+    for entry in iter_spool(spool_dir):
+        if isinstance(entry, FetchError):
+            result.errors.append(entry)
+        else:
+            result.pages.append(entry)
+    stats_file = spool_dir / "stats.json"
+    if stats_file.exists():
+        result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    count = result.stats.get("response_received_count", 0)
+    result.listing_pages = max(int(count) - len(result.pages), 0) if isinstance(count, int) else 0
+    return result

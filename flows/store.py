@@ -1,0 +1,161 @@
+"""Loading articles into Postgres: unique by canonical URL and by normalized content hash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import psycopg
+
+from flows.models import Article, FetchError, RunSummary
+
+# Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
+TS_CONFIGS = {
+    "ar": "arabic",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+
+
+def ts_config_for(language: str) -> str:
+    return TS_CONFIGS.get(language.lower()[:2], "simple")
+
+
+@dataclass
+class StoreResult:
+    new_article_ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    errors: list[FetchError] = field(default_factory=list)
+
+
+def start_run(connection: psycopg.Connection, sources: list[str]) -> int:
+    row = connection.execute(
+        "INSERT INTO runs (sources) VALUES (%s) RETURNING id", (sources,)
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])  # type: ignore[call-overload]
+
+
+def finish_run(
+    connection: psycopg.Connection, run_id: int, summary: RunSummary, status: str
+) -> None:
+    connection.execute(
+        """UPDATE runs SET finished_at = now(), status = %s, pages_fetched = %s,
+               articles_new = %s, articles_duplicate = %s, alerts_new = %s, emails_sent = %s,
+               error_count = %s, summary = %s
+           WHERE id = %s""",
+        (
+            status,
+            summary.pages_fetched,
+            summary.articles_new,
+            summary.articles_duplicate,
+            summary.alerts_new,
+            summary.emails_sent,
+            len(summary.errors),
+            json.dumps(summary.as_dict()),
+            run_id,
+        ),
+    )
+
+
+def record_errors(connection: psycopg.Connection, run_id: int, errors: list[FetchError]) -> None:
+    if not errors:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO fetch_errors (run_id, source, url, reason) VALUES (%s, %s, %s, %s)",
+            [(run_id, error.source, error.url, error.reason[:2000]) for error in errors],
+        )
+
+
+_INSERT_ARTICLE = """
+INSERT INTO articles (source, url, canonical_url, content_hash, title, body, publisher,
+                      published_at, language, hashtags, fetched_at, run_id, ts_config)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig)
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+def store_articles(
+    connection: psycopg.Connection, articles: list[Article], run_id: int
+) -> StoreResult:
+    """Insert new articles; count the rest as duplicates. Safe to rerun and to run concurrently.
+
+    Each article gets its own savepoint so one unstorable article loses nothing else.
+    """
+    result = StoreResult()
+    for article in articles:
+        try:
+            with connection.transaction():
+                article_id = _insert(connection, article, run_id)
+        except psycopg.DataError as exc:
+            result.errors.append(
+                FetchError(article.source, article.url, f"cannot store article: {exc}")
+            )
+            continue
+        if article_id is None:
+            result.duplicates += 1
+        else:
+            result.new_article_ids.append(article_id)
+    return result
+
+
+def _insert(connection: psycopg.Connection, article: Article, run_id: int) -> int | None:
+    row = connection.execute(
+        _INSERT_ARTICLE,
+        (
+            article.source,
+            article.url,
+            article.canonical_url,
+            article.content_hash,
+            article.title,
+            article.body,
+            article.publisher,
+            article.published_at,
+            article.language,
+            list(article.hashtags),
+            article.fetched_at,
+            run_id,
+            ts_config_for(article.language),
+        ),
+    ).fetchone()
+    if row is not None:
+        article_id = int(row["id"])  # type: ignore[call-overload]
+        connection.execute("UPDATE articles SET story_id = id WHERE id = %s", (article_id,))
+    else:
+        existing = connection.execute(
+            "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
+            (article.canonical_url, article.content_hash),
+        ).fetchone()
+        if existing is None:
+            return None
+        known_id = int(existing["id"])  # type: ignore[call-overload]
+        _remember_urls(connection, article, known_id)
+        return None
+    _remember_urls(connection, article, article_id)
+    return article_id
+
+
+def _remember_urls(connection: psycopg.Connection, article: Article, article_id: int) -> None:
+    for url in {article.url, article.canonical_url}:
+        connection.execute(
+            "INSERT INTO article_urls (url, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (url, article_id),
+        )

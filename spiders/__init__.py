@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders only fetch; extraction and storage happen in flows/."""
