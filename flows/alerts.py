@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import psycopg
+from flows.db import Connection
 
 _CLAIM_BATCH = """
 SELECT id FROM articles WHERE matched_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
@@ -29,9 +29,7 @@ class MatchResult:
     watches_matched: int = 0
 
 
-def match_new_articles(
-    connection: psycopg.Connection, run_id: int, batch_size: int = 2000
-) -> MatchResult:
+def match_new_articles(connection: Connection, run_id: int, batch_size: int = 2000) -> MatchResult:
     """Create alerts for articles never matched before, marking them matched in the same commit.
 
     Claiming with SKIP LOCKED lets concurrent runs share the work; a crash leaves the batch
@@ -41,15 +39,13 @@ def match_new_articles(
     watches: set[int] = set()
     while True:
         with connection.transaction():
-            ids = [row["id"] for row in connection.execute(_CLAIM_BATCH, (batch_size,))]  # type: ignore[call-overload]
+            ids = [row["id"] for row in connection.execute(_CLAIM_BATCH, (batch_size,))]
             if not ids:
                 break
             matched = connection.execute(_MATCH, {"run_id": run_id, "ids": ids}).fetchall()
-            connection.execute(
-                "UPDATE articles SET matched_at = now() WHERE id = ANY(%s)", (ids,)
-            )
+            connection.execute("UPDATE articles SET matched_at = now() WHERE id = ANY(%s)", (ids,))
         result.articles_matched += len(ids)
         result.alerts_new += len(matched)
-        watches.update(row["watch_id"] for row in matched)  # type: ignore[call-overload]
+        watches.update(row["watch_id"] for row in matched)
     result.watches_matched = len(watches)
     return result

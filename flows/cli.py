@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from flows.settings import Settings
+
+# Modules that add their own subcommands: each has `register(commands, bench) -> None`, where
+# `commands` holds top-level commands and `bench` the `newswatch bench` ones; a parser it adds
+# sets `handler=callable(args, settings) -> int` with set_defaults.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 EPILOG = """\
 Configuration comes from the environment: DATABASE_URL (unset: an embedded PostgreSQL under the
@@ -33,20 +39,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", type=Path, metavar="FILE", help="write the run summary here")
     demo.add_argument("--port", type=int, default=0, help="test site port (default: any free)")
+    demo.set_defaults(handler=_demo_command)
 
     run = commands.add_parser("run", help="run the monitoring flow once over the sources file")
     run.add_argument("--sources", type=Path, metavar="FILE", help="sources file (TOML)")
     run.add_argument(
-        "--source", action="append", dest="source_names", metavar="NAME",
+        "--source",
+        action="append",
+        dest="source_names",
+        metavar="NAME",
         help="only this source (repeatable; default: all)",
     )
     run.add_argument("--origin", metavar="URL", help="fetch the sources from this origin instead")
     run.add_argument("--json", type=Path, metavar="FILE", help="write the run summary here")
+    run.set_defaults(handler=_run_command)
 
     watch = commands.add_parser("watch", help="manage keyword watches")
+    watch.set_defaults(handler=_watch_command)
     watch_commands = watch.add_subparsers(dest="watch_command", required=True, metavar="ACTION")
     add = watch_commands.add_parser(
-        "add", help='add a watch: web-search syntax, e.g. \'"north korea" -sport\', \'Kursk OR Belgorod\''
+        "add",
+        help="add a watch: web-search syntax, e.g. '\"north korea\" -sport', 'Kursk OR Belgorod'",
     )
     add.add_argument("name")
     add.add_argument("query")
@@ -54,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     watch_commands.add_parser("list", help="list watches")
     remove = watch_commands.add_parser("remove", help="remove a watch")
     remove.add_argument("name")
+
+    bench = commands.add_parser("bench", help="benchmarks: they print numbers, --json writes them")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands, bench_commands)
     return parser
 
 
@@ -61,11 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
     try:
-        if args.command == "watch":
-            return _watch_command(args, settings)
-        if args.command == "demo":
-            return _demo_command(args, settings)
-        return _run_command(args, settings)
+        return int(args.handler(args, settings))
     except (ValueError, KeyError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)
         return 2

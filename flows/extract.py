@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -23,7 +24,11 @@ from flows.sources import Source
 from flows.urls import resolve_canonical
 
 # Measured on ../shared/corpus (see docs/benchmarks.md): comments off and precision favoured.
-TRAFILATURA_OPTIONS = {"include_comments": False, "favor_precision": True, "include_tables": True}
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "favor_precision": True,
+    "include_tables": True,
+}
 
 # Marker lines inside these are navigation, not the end of the article.
 _NOT_CONTENT = {"nav", "header", "footer", "a", "button", "option", "label", "script", "style"}
@@ -79,9 +84,12 @@ def _find_marker(root: HtmlElement, markers: Iterable[str]) -> HtmlElement | Non
         if not seen_heading:
             continue
         own = _normalized_line(element.text or "")
-        if own and own in wanted and _normalized_line(element.text_content()) == own:
-            if not _is_navigation(element):
-                return element
+        if (
+            own in wanted
+            and _normalized_line(element.text_content()) == own
+            and not _is_navigation(element)
+        ):
+            return element
     return None
 
 
@@ -107,7 +115,9 @@ def _hashtags(root: HtmlElement, source: Source, stop: HtmlElement | None) -> tu
     for element in root.iter():
         if stop is not None and element is stop:
             break
-        if element.tag == "a" and not any(a.tag in ("nav", "header", "footer") for a in element.iterancestors()):
+        if element.tag == "a" and not any(
+            a.tag in ("nav", "header", "footer") for a in element.iterancestors()
+        ):
             match = pattern.search(element.get("href", ""))
             if match and match.group(1) not in tags:
                 tags.append(match.group(1))

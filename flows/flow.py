@@ -79,14 +79,18 @@ def monitor(
     status = "completed"
     with tempfile.TemporaryDirectory(prefix="newswatch-spool-") as spool_root:
         for source in sources:
-            _run_source(source, Path(spool_root), scrapy_settings or {}, database_url, summary)
+            _run_source(
+                source, Path(spool_root), scrapy_settings or {}, database_url, run_id, summary
+            )
     try:
         matched = match(database_url, run_id)
         summary.alerts_new = matched.alerts_new
         summary.watches_matched = matched.watches_matched
         delivered = send_alerts(database_url, run_id, settings)
         summary.emails_sent = delivered.sent
-        summary.errors += [{"source": "", "url": "", "reason": f"e-mail: {e}"} for e in delivered.errors]
+        summary.errors += [
+            {"source": "", "url": "", "reason": f"e-mail: {e}"} for e in delivered.errors
+        ]
         if not settings.smtp_configured:
             summary.outbox_dir = str(settings.outbox_dir)
     except Exception as exc:
@@ -106,6 +110,7 @@ def _run_source(
     spool_root: Path,
     scrapy_settings: dict[str, str],
     database_url: str,
+    run_id: int,
     summary: RunSummary,
 ) -> None:
     """One source's crawl, extraction and load; its failure is recorded and the run goes on."""
@@ -120,12 +125,12 @@ def _run_source(
         errors += crawled.errors
         extracted = extract(crawled, source)
         errors += extracted.errors
-        stored = load(database_url, extracted, summary.run_id)
+        stored = load(database_url, extracted, run_id)
         errors += stored.errors
         summary.articles_new += len(stored.new_article_ids)
         summary.articles_duplicate += stored.duplicates + extracted.duplicates_in_batch
     with db.connect(database_url) as connection:
-        store.record_errors(connection, summary.run_id or 0, errors)
+        store.record_errors(connection, run_id, errors)
     summary.errors += [
         {"source": error.source, "url": error.url, "reason": error.reason} for error in errors
     ]
@@ -136,8 +141,13 @@ def _publish(summary: RunSummary) -> None:
     rows = [
         {"measure": key, "value": str(counts[key])}
         for key in (
-            "sources", "pages_fetched", "articles_new", "articles_duplicate",
-            "alerts_new", "watches_matched", "emails_sent",
+            "sources",
+            "pages_fetched",
+            "articles_new",
+            "articles_duplicate",
+            "alerts_new",
+            "watches_matched",
+            "emails_sent",
         )
     ]
     rows.append({"measure": "errors", "value": str(len(summary.errors))})

@@ -31,7 +31,9 @@ class SmtpTransport:
         self.port = settings.smtp_port
         self.security = settings.smtp_security
         self.username = settings.smtp_username
-        self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        self.password = (
+            settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        )
         self.timeout = settings.smtp_timeout_seconds
 
     def send(self, message: EmailMessage) -> str:

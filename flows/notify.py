@@ -13,14 +13,13 @@ import smtplib
 import uuid
 from dataclasses import dataclass, field
 
-import psycopg
-
+from flows.db import Connection
 from flows.mailer import Transport
 from flows.render import HIGHLIGHT_START, HIGHLIGHT_STOP, AlertItem, render_email
 
 _HEADLINE_OPTIONS = (
     f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, "
-    "MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
+    'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'
 )
 
 
@@ -32,7 +31,7 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
 
-def queue_emails(connection: psycopg.Connection, run_id: int) -> int:
+def queue_emails(connection: Connection, run_id: int) -> int:
     """Attach every unassigned alert of an active watch to a new e-mail for its recipient."""
     created = 0
     with connection.transaction():
@@ -43,7 +42,7 @@ def queue_emails(connection: psycopg.Connection, run_id: int) -> int:
         ).fetchall()
         by_recipient: dict[str, list[int]] = {}
         for row in rows:
-            by_recipient.setdefault(row["email"], []).append(row["id"])  # type: ignore[call-overload]
+            by_recipient.setdefault(row["email"], []).append(row["id"])
         for recipient, alert_ids in sorted(by_recipient.items()):
             message_id = f"<{uuid.uuid4().hex}@newswatch>"
             email = connection.execute(
@@ -52,20 +51,20 @@ def queue_emails(connection: psycopg.Connection, run_id: int) -> int:
             ).fetchone()
             assert email is not None
             connection.execute(
-                "UPDATE alerts SET email_id = %s WHERE id = ANY(%s)", (email["id"], alert_ids)  # type: ignore[call-overload]
+                "UPDATE alerts SET email_id = %s WHERE id = ANY(%s)",
+                (email["id"], alert_ids),
             )
             created += 1
     return created
 
 
-def deliver_pending(
-    connection: psycopg.Connection, transport: Transport, sender: str
-) -> DeliveryResult:
+def deliver_pending(connection: Connection, transport: Transport, sender: str) -> DeliveryResult:
     """Send every unsent e-mail (this run's and any left by earlier runs) once."""
     result = DeliveryResult()
-    pending = [row["id"] for row in connection.execute(  # type: ignore[call-overload]
-        "SELECT id FROM emails WHERE sent_at IS NULL ORDER BY id"
-    )]
+    pending = [
+        row["id"]
+        for row in connection.execute("SELECT id FROM emails WHERE sent_at IS NULL ORDER BY id")
+    ]
     for email_id in pending:
         with connection.transaction():
             email = connection.execute(
@@ -76,10 +75,10 @@ def deliver_pending(
             if email is None:
                 continue  # sent meanwhile, or being sent by a concurrent run
             message = render_email(
-                email["recipient"],  # type: ignore[call-overload]
+                email["recipient"],
                 sender,
-                email["message_id"],  # type: ignore[call-overload]
-                email["created_at"],  # type: ignore[call-overload]
+                email["message_id"],
+                email["created_at"],
                 _items(connection, email_id),
             )
             try:
@@ -90,7 +89,7 @@ def deliver_pending(
                     (f"{type(exc).__name__}: {exc}", email_id),
                 )
                 result.failed += 1
-                result.errors.append(f"{email['recipient']}: {type(exc).__name__}: {exc}")  # type: ignore[call-overload]
+                result.errors.append(f"{email['recipient']}: {type(exc).__name__}: {exc}")
                 continue
             connection.execute(
                 """UPDATE emails SET sent_at = now(), delivered_via = %s,
@@ -102,7 +101,7 @@ def deliver_pending(
     return result
 
 
-def _items(connection: psycopg.Connection, email_id: int) -> list[AlertItem]:
+def _items(connection: Connection, email_id: int) -> list[AlertItem]:
     rows = connection.execute(
         f"""SELECT w.name AS watch_name, w.query AS watch_query, ar.title, ar.publisher,
                    ar.published_at, ar.url, ar.canonical_url,
@@ -115,4 +114,4 @@ def _items(connection: psycopg.Connection, email_id: int) -> list[AlertItem]:
             ORDER BY w.name, ar.published_at DESC NULLS LAST, ar.id""",
         (email_id,),
     ).fetchall()
-    return [AlertItem(**row) for row in rows]  # type: ignore[arg-type]
+    return [AlertItem(**row) for row in rows]

@@ -82,7 +82,9 @@ def _plain_body(items: list[AlertItem]) -> str:
         lines.append("=" * 60)
         for item in group:
             lines.append(_one_line(item.title))
-            lines.append(f"  {_one_line(item.publisher or 'unknown publisher')} | {_when(item.published_at)}")
+            lines.append(
+                f"  {_one_line(item.publisher or 'unknown publisher')} | {_when(item.published_at)}"
+            )
             lines.append(f"  {_plain_snippet(item.snippet)}")
             lines.append(f"  {item.canonical_url}")
             lines.append("")

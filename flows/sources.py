@@ -6,7 +6,7 @@ import re
 import tomllib
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -150,7 +150,8 @@ def load_sources(path: Path, names: list[str] | None = None) -> list[Source]:
 
 def _describe_errors(path: Path, raw: dict, exc: ValidationError) -> str:
     lines = [f"{path}: invalid sources file"]
-    blocks = raw.get("source") if isinstance(raw.get("source"), list) else []
+    listed = raw.get("source")
+    blocks: list[Any] = listed if isinstance(listed, list) else []
     for error in exc.errors():
         loc = list(error["loc"])
         where = "file"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from flows.db import Connection
 from flows.models import Article, FetchError, RunSummary
 
 # Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
@@ -44,17 +45,15 @@ class StoreResult:
     errors: list[FetchError] = field(default_factory=list)
 
 
-def start_run(connection: psycopg.Connection, sources: list[str]) -> int:
+def start_run(connection: Connection, sources: list[str]) -> int:
     row = connection.execute(
         "INSERT INTO runs (sources) VALUES (%s) RETURNING id", (sources,)
     ).fetchone()
     assert row is not None
-    return int(row["id"])  # type: ignore[call-overload]
+    return int(row["id"])
 
 
-def finish_run(
-    connection: psycopg.Connection, run_id: int, summary: RunSummary, status: str
-) -> None:
+def finish_run(connection: Connection, run_id: int, summary: RunSummary, status: str) -> None:
     connection.execute(
         """UPDATE runs SET finished_at = now(), status = %s, pages_fetched = %s,
                articles_new = %s, articles_duplicate = %s, alerts_new = %s, emails_sent = %s,
@@ -74,7 +73,7 @@ def finish_run(
     )
 
 
-def record_errors(connection: psycopg.Connection, run_id: int, errors: list[FetchError]) -> None:
+def record_errors(connection: Connection, run_id: int, errors: list[FetchError]) -> None:
     if not errors:
         return
     with connection.cursor() as cursor:
@@ -93,9 +92,7 @@ RETURNING id
 """
 
 
-def store_articles(
-    connection: psycopg.Connection, articles: list[Article], run_id: int
-) -> StoreResult:
+def store_articles(connection: Connection, articles: list[Article], run_id: int) -> StoreResult:
     """Insert new articles; count the rest as duplicates. Safe to rerun and to run concurrently.
 
     Each article gets its own savepoint so one unstorable article loses nothing else.
@@ -117,7 +114,7 @@ def store_articles(
     return result
 
 
-def _insert(connection: psycopg.Connection, article: Article, run_id: int) -> int | None:
+def _insert(connection: Connection, article: Article, run_id: int) -> int | None:
     row = connection.execute(
         _INSERT_ARTICLE,
         (
@@ -137,7 +134,7 @@ def _insert(connection: psycopg.Connection, article: Article, run_id: int) -> in
         ),
     ).fetchone()
     if row is not None:
-        article_id = int(row["id"])  # type: ignore[call-overload]
+        article_id = int(row["id"])
         connection.execute("UPDATE articles SET story_id = id WHERE id = %s", (article_id,))
     else:
         existing = connection.execute(
@@ -146,14 +143,14 @@ def _insert(connection: psycopg.Connection, article: Article, run_id: int) -> in
         ).fetchone()
         if existing is None:
             return None
-        known_id = int(existing["id"])  # type: ignore[call-overload]
+        known_id = int(existing["id"])
         _remember_urls(connection, article, known_id)
         return None
     _remember_urls(connection, article, article_id)
     return article_id
 
 
-def _remember_urls(connection: psycopg.Connection, article: Article, article_id: int) -> None:
+def _remember_urls(connection: Connection, article: Article, article_id: int) -> None:
     for url in {article.url, article.canonical_url}:
         connection.execute(
             "INSERT INTO article_urls (url, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",

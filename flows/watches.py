@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import psycopg
-
+from flows.db import Connection
 from flows.query import InvalidQuery, validate_email, validate_query
 
 
@@ -22,7 +21,7 @@ class Watch:
     muted: bool
 
 
-def add_watch(connection: psycopg.Connection, name: str, query: str, email: str) -> Watch:
+def add_watch(connection: Connection, name: str, query: str, email: str) -> Watch:
     name = name.strip()
     if not name:
         raise WatchError("a watch needs a name")
@@ -35,7 +34,7 @@ def add_watch(connection: psycopg.Connection, name: str, query: str, email: str)
         (query, query),
     ).fetchone()
     assert row is not None
-    if not row["en"] and not row["plain"]:  # type: ignore[call-overload]
+    if not row["en"] and not row["plain"]:
         raise InvalidQuery("the query has no searchable words")
     inserted = connection.execute(
         """INSERT INTO watches (name, query, email) VALUES (%s, %s, %s)
@@ -44,17 +43,17 @@ def add_watch(connection: psycopg.Connection, name: str, query: str, email: str)
     ).fetchone()
     if inserted is None:
         raise WatchError(f"a watch named {name!r} already exists")
-    return Watch(**inserted)  # type: ignore[arg-type]
+    return Watch(**inserted)
 
 
-def list_watches(connection: psycopg.Connection) -> list[Watch]:
+def list_watches(connection: Connection) -> list[Watch]:
     rows = connection.execute(
         "SELECT id, name, query, email, muted FROM watches ORDER BY name"
     ).fetchall()
-    return [Watch(**row) for row in rows]  # type: ignore[arg-type]
+    return [Watch(**row) for row in rows]
 
 
-def remove_watch(connection: psycopg.Connection, name: str) -> None:
+def remove_watch(connection: Connection, name: str) -> None:
     deleted = connection.execute("DELETE FROM watches WHERE name = %s RETURNING id", (name,))
     if deleted.fetchone() is None:
         raise WatchError(f"no watch named {name!r}")

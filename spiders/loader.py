@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 
 from scrapy import Request, Spider
@@ -31,5 +32,5 @@ class SourceSpiderLoader:
     def list(self) -> list[str]:
         return list(self._sources)
 
-    def find_by_request(self, request: Request) -> list[str]:
+    def find_by_request(self, request: Request) -> builtins.list[str]:
         return [name for name in self._sources if self.load(name).handles_request(request)]

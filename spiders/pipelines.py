@@ -57,7 +57,12 @@ class SpoolPipeline:
                 "body_file": body_file,
             }
         elif isinstance(item, FetchErrorItem):
-            record = {"kind": "error", "source": item.source, "url": item.url, "reason": item.reason}
+            record = {
+                "kind": "error",
+                "source": item.source,
+                "url": item.url,
+                "reason": item.reason,
+            }
         else:
             return item
         self._manifest.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -11,6 +11,7 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from flows.sources import Source
@@ -87,7 +88,7 @@ class SourceSpider(scrapy.Spider):
         )
 
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
-        if failure.check(IgnoreRequest) and not failure.check(scrapy.spidermiddlewares.httperror.HttpError):
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
             return  # robots.txt said no, or a filter dropped it: not an error of the site
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
