@@ -116,6 +116,10 @@ def _run_flow(settings: Settings, **parameters: Any) -> dict[str, Any]:
 
 
 def _run_command(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.sources import load_sources
+
+    # Fail before Prefect starts: a bad sources file is the user's to fix, not a flow failure.
+    load_sources(args.sources or settings.sources_file, args.source_names)
     summary = _run_flow(
         settings,
         sources_file=str(args.sources) if args.sources else None,

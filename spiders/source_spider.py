@@ -50,6 +50,16 @@ class SourceSpider(scrapy.Spider):
         # LinkExtractor's allow_domains compares host:port, so hosts are checked here instead.
         self._links = LinkExtractor(unique=True)
         self._domains = tuple(domain.lower() for domain in self.source.domains())
+        self._requests_left = self.source.max_pages
+        self._requested: set[str] = set()
+
+    def _request(self, url: str, callback: Any, priority: int = 0) -> scrapy.Request | None:
+        """A request within the source's page budget (CLOSESPIDER_PAGECOUNT lets in-flight ones through)."""
+        if self._requests_left <= 0 or url in self._requested:
+            return None
+        self._requests_left -= 1
+        self._requested.add(url)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, priority=priority)
 
     def _on_site(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
@@ -57,7 +67,9 @@ class SourceSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+            request = self._request(url, self.parse)
+            if request is not None:
+                yield request
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
@@ -67,12 +79,13 @@ class SourceSpider(scrapy.Spider):
             url = canonicalize_url(link.url, self.source.strip_query_params)
             if not self._on_site(url):
                 continue
+            request = None
             if self.source.is_article(url):
-                yield scrapy.Request(
-                    url, callback=self.parse_article, errback=self.on_error, priority=10
-                )
+                request = self._request(url, self.parse_article, priority=10)
             elif self.source.is_listing(url):
-                yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+                request = self._request(url, self.parse)
+            if request is not None:
+                yield request
 
     def parse_article(self, response: Response) -> Iterator[PageItem | FetchErrorItem]:
         if not isinstance(response, TextResponse):

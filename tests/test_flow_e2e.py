@@ -1,0 +1,116 @@
+"""The monitoring flow end to end on a real Prefect API, Postgres, test site and SMTP server."""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+
+import psycopg
+import pytest
+
+from flows.demo import DEMO_SCRAPY_SETTINGS, DEMO_WATCHES, ensure_demo_watches
+from flows.extract import normalized_text
+from flows.settings import REPO_ROOT, Settings
+from flows.testsite import TestSite
+from flows.testsite.stories import Story
+from tests.conftest import SmtpSink
+
+pytestmark = pytest.mark.slow
+
+
+def matches(watch_query: str, story: Story) -> bool:
+    """An independent reading of the demo watches' queries over a story's text."""
+    text = normalized_text(story.title + " " + " ".join(story.paragraphs))
+    words = set(text.split())
+    if watch_query == "Kursk":
+        return "kursk" in words
+    if watch_query == '"north korea" -sport':
+        return "north korea" in text and not words & {"sport", "sports", "sporting"}
+    if watch_query == "solar OR photovoltaic":
+        return bool(words & {"solar", "photovoltaic"})
+    if watch_query == "المياه":
+        return "المياه" in words
+    raise AssertionError(f"no reading for {watch_query!r}")
+
+
+def run_monitor(site: TestSite) -> dict[str, object]:
+    from flows.flow import monitor
+
+    return monitor(
+        sources_file=str(REPO_ROOT / "sources.toml"),
+        source_names=["daily8"],
+        origin=site.base_url,
+        scrapy_settings=DEMO_SCRAPY_SETTINGS,
+    )
+
+
+def test_first_run_stores_and_alerts_second_run_does_nothing(
+    prefect_api: None, settings: Settings, test_site: TestSite, smtp_server: SmtpSink
+) -> None:
+    settings = Settings()  # now with the SMTP server of the fixture
+    ensure_demo_watches(settings)
+    stories = {story.id: story for story in test_site.stories}
+
+    first = run_monitor(test_site)
+
+    with psycopg.connect(settings.database_url or "") as connection:
+        stored = connection.execute("SELECT canonical_url, body FROM articles").fetchall()
+        alert_rows = connection.execute(
+            """SELECT w.query, a.canonical_url FROM alerts al
+               JOIN watches w ON w.id = al.watch_id JOIN articles a ON a.id = al.article_id"""
+        ).fetchall()
+        run_row = connection.execute(
+            "SELECT status, articles_new, emails_sent FROM runs WHERE id = %s", (first["run_id"],)
+        ).fetchone()
+    # Each distinct text of the site once: aliases and tracking URLs collapse onto their story.
+    stored_ids = sorted(
+        canonical.rsplit("/", 1)[1] for canonical, _ in stored
+    )
+    assert stored_ids == sorted(stories)
+    assert first["articles_new"] == len(stories)
+    assert first["articles_duplicate"] == sum(len(story.aliases) for story in stories.values())
+    assert first["errors"] == []
+    assert run_row == ("completed", len(stories), first["emails_sent"])
+
+    # No stored body carries text of the Related Articles printed under it.
+    for canonical, body in stored:
+        story = stories[canonical.rsplit("/", 1)[1]]
+        own = {normalized_text(p) for p in story.paragraphs}
+        for related in test_site.related_to(story):
+            for paragraph in related.paragraphs:
+                if normalized_text(paragraph) not in own:
+                    assert normalized_text(paragraph) not in normalized_text(body)
+
+    # Alerts: exactly the stories each watch's query describes.
+    expected_alerts = {
+        (watch.query, story_id)
+        for watch in DEMO_WATCHES
+        for story_id, story in stories.items()
+        if matches(watch.query, story)
+    }
+    got_alerts = {(query, canonical.rsplit("/", 1)[1]) for query, canonical in alert_rows}
+    assert got_alerts == expected_alerts
+    assert first["alerts_new"] == len(expected_alerts)
+
+    # One e-mail per recipient, listing that recipient's matches.
+    recipients = {watch.email for watch in DEMO_WATCHES if any(q == watch.query for q, _ in expected_alerts)}
+    assert first["emails_sent"] == len(recipients) == len(smtp_server.messages)
+    by_recipient = {rcpt[0]: raw for _, rcpt, raw in smtp_server.messages}
+    assert set(by_recipient) == recipients
+    for watch in DEMO_WATCHES:
+        message = email.message_from_bytes(by_recipient[watch.email], policy=policy.default)
+        plain = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        for query, story_id in expected_alerts:
+            if query == watch.query:
+                assert stories[story_id].title in plain
+                assert story_id in html
+        assert re.match(r"<[0-9a-f]{32}@newswatch>", message["Message-ID"])
+
+    second = run_monitor(test_site)
+    assert second["articles_new"] == 0
+    assert second["alerts_new"] == 0
+    assert second["emails_sent"] == 0
+    assert second["articles_duplicate"] == len(stories) + first["articles_duplicate"]
+    assert len(smtp_server.messages) == len(recipients)
