@@ -47,6 +47,8 @@ def database_url() -> Iterator[str]:
     yield url
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if not _EXTERNAL_DATABASE_URL:
+        db.stop_embedded(Path(os.environ["NEWSWATCH_DATA_DIR"]) / "pgdata")
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from flows.sources import load_sources
 from flows.testsite import TestSite
 
 
-def test_two_crawls_in_one_process_fetch_every_article(
-    test_site: TestSite, tmp_path: Path
-) -> None:
+def test_two_crawls_in_one_process_fetch_every_article(test_site: TestSite, tmp_path: Path) -> None:
     (daily8,) = load_sources(REPO_ROOT / "sources.toml", ["daily8"])
     source = daily8.rebased(test_site.base_url)
     expected = {url for url in test_site.article_urls()}

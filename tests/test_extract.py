@@ -97,7 +97,9 @@ def test_alias_and_tracking_urls_share_canonical_and_hash(
 
 
 def page(body: bytes, content_type: str = "text/html; charset=utf-8") -> FetchedPage:
-    return FetchedPage("daily8", "http://127.0.0.1/en/article/x", 200, FETCHED_AT, body, "utf-8", content_type)
+    return FetchedPage(
+        "daily8", "http://127.0.0.1/en/article/x", 200, FETCHED_AT, body, "utf-8", content_type
+    )
 
 
 @pytest.mark.parametrize(

@@ -64,9 +64,7 @@ def test_first_run_stores_and_alerts_second_run_does_nothing(
             "SELECT status, articles_new, emails_sent FROM runs WHERE id = %s", (first["run_id"],)
         ).fetchone()
     # Each distinct text of the site once: aliases and tracking URLs collapse onto their story.
-    stored_ids = sorted(
-        canonical.rsplit("/", 1)[1] for canonical, _ in stored
-    )
+    stored_ids = sorted(canonical.rsplit("/", 1)[1] for canonical, _ in stored)
     assert stored_ids == sorted(stories)
     assert first["articles_new"] == len(stories)
     assert first["articles_duplicate"] == sum(len(story.aliases) for story in stories.values())
@@ -94,7 +92,9 @@ def test_first_run_stores_and_alerts_second_run_does_nothing(
     assert first["alerts_new"] == len(expected_alerts)
 
     # One e-mail per recipient, listing that recipient's matches.
-    recipients = {watch.email for watch in DEMO_WATCHES if any(q == watch.query for q, _ in expected_alerts)}
+    recipients = {
+        watch.email for watch in DEMO_WATCHES if any(q == watch.query for q, _ in expected_alerts)
+    }
     assert first["emails_sent"] == len(recipients) == len(smtp_server.messages)
     by_recipient = {rcpt[0]: raw for _, rcpt, raw in smtp_server.messages}
     assert set(by_recipient) == recipients
