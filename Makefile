@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check clean
+.PHONY: install demo test test-pg lint typecheck check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q -ra
+
+# The same suite against an existing server (each session creates and drops its own database).
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+test-pg: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -q -ra
 
 lint: install
 	$(BIN)/ruff format --check flows spiders tests
