@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email
+import json
 import re
 from email import policy
+from typing import Any
 
 import psycopg
 import pytest
@@ -34,15 +36,44 @@ def matches(watch_query: str, story: Story) -> bool:
     raise AssertionError(f"no reading for {watch_query!r}")
 
 
-def run_monitor(site: TestSite) -> dict[str, object]:
+def run_monitor(site: TestSite) -> dict[str, Any]:
     from flows.flow import monitor
 
-    return monitor(
+    state = monitor(
         sources_file=str(REPO_ROOT / "sources.toml"),
         source_names=["daily8"],
         origin=site.base_url,
         scrapy_settings=DEMO_SCRAPY_SETTINGS,
+        return_state=True,
     )
+    assert state.is_completed(), state
+    summary: dict[str, Any] = state.result()
+    summary["flow_run_id"] = state.state_details.flow_run_id
+    return summary
+
+
+def assert_run_visible_in_prefect(summary: dict[str, Any]) -> None:
+    """Scrapy's log lines and the summary table are in Prefect, where people look."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    flow_run_id = summary["flow_run_id"]
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200
+        )
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    assert any("[scrapy.core.engine] INFO: Spider opened" in log.message for log in logs)
+    (table,) = [artifact for artifact in artifacts if artifact.key == "newswatch-run-summary"]
+    assert table.type == "table"
+    assert '"articles_new"' in json.dumps(table.data) or "articles_new" in str(table.data)
 
 
 def test_first_run_stores_and_alerts_second_run_does_nothing(
@@ -53,6 +84,7 @@ def test_first_run_stores_and_alerts_second_run_does_nothing(
     stories = {story.id: story for story in test_site.stories}
 
     first = run_monitor(test_site)
+    assert_run_visible_in_prefect(first)
 
     with psycopg.connect(settings.database_url or "") as connection:
         stored = connection.execute("SELECT canonical_url, body FROM articles").fetchall()
