@@ -76,8 +76,18 @@ class CrawlDelayMiddleware:
         key = downloader.get_slot_key(request)
         floor = self.floors.get(key)
         slot = downloader.slots.get(key)
-        if floor is not None and slot is not None and slot.delay < floor:
-            slot.delay = floor
+        if floor is not None and slot is not None:
+            _raise_floor(slot, floor)
+
+
+def _raise_floor(slot: Any, floor: float) -> None:
+    """Make the slot's shortest (jittered) delay at least `floor`."""
+    jitter = float(getattr(slot, "jitter", 0.0) or 0.0)
+    if jitter >= 1:
+        slot.jitter = jitter = 0.5
+    needed = floor / (1 - jitter)
+    if slot.delay < needed:
+        slot.delay = needed
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
