@@ -137,6 +137,9 @@ def test_numbered_pages_are_followed_and_bounded(database_url: str, tmp_path: Pa
         )
         run_source(source, tmp_path, database_url, FAST)
         paths = site.paths()
+        city = [s for s in site.stories if s.section == "city" and "section" in s.listed_in]
+        most_read = site.stories[:4]  # the sidebar of every page links these
+        expected = {site.base_url + s.path for s in [*city, *most_read]}
     assert "/section/city?page=2" in paths
     assert "/section/city?page=3" in paths  # a 404: the numbered listing ends there
     assert "/section/city?page=4" not in paths
