@@ -15,7 +15,6 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 BACKOFF_STATUSES = (429, 503)
@@ -122,5 +121,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.crawler.stats.inc_value("newswatch/backoff/count")  # type: ignore[union-attr]
         self.crawler.stats.inc_value("newswatch/backoff/seconds", wait)  # type: ignore[union-attr]
         if wait > 0:
+            from twisted.internet import reactor  # the one Scrapy installed, not a default
+
             await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))  # type: ignore[arg-type]
         return retry

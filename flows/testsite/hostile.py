@@ -64,6 +64,7 @@ def gzip_bomb() -> bytes:
 class HostileSite(LoopbackSite):
     def __init__(self, port: int = 0) -> None:
         super().__init__(port=port)
+        gzip_bomb()  # built before serving, so no request waits for it
         self._busy_seen = 0
         self._busy_lock = threading.Lock()
 

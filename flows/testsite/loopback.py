@@ -119,6 +119,7 @@ class LoopbackSite:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a crawler opens many connections at once
 
     def __init__(self, address: tuple[str, int], site: LoopbackSite) -> None:
         super().__init__(address, _Handler)
