@@ -52,7 +52,7 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
         codec = _codec(candidate)
         if codec is None or codec.startswith("utf-16"):
             continue
-        if codec == "latin-1":  # browsers read a "Latin-1" label as Windows-1252
+        if codec in ("iso8859-1", "ascii"):  # browsers read these labels as Windows-1252
             codec = "cp1252"
         try:
             return body.decode(codec), codec

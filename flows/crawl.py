@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flows.models import CrawlResult, FetchedPage, FetchError, Validator
 from flows.settings import REPO_ROOT
@@ -136,4 +136,3 @@ def skipped_from_stats(stats: dict[str, Any]) -> dict[str, int]:
         if stats.get(key):
             skipped[reason] = int(stats[key])
     return skipped
-

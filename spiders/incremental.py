@@ -8,8 +8,8 @@ here at close when `scrapy crawl` ingests itself (its pipeline closes before spi
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,7 @@ class ConditionalRequestMiddleware:
 
     def keepable(self, spider: Spider) -> list[Validator]:
         """Validators of entry pages all of whose links were fetched."""
-        tainted = getattr(spider, "tainted_entries", set())
+        tainted: set[str] = getattr(spider, "tainted_entries", set())
         return [v for url, v in self.seen.items() if url not in tainted]
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

@@ -20,7 +20,6 @@ from twisted.internet.threads import deferToThread
 from flows import db, store
 from flows.crawl import skipped_from_stats
 from flows.models import FetchedPage, FetchError, RunSummary
-from flows.pipeline import extract_pages
 from flows.sources import Source
 from spiders.items import FetchErrorItem, PageItem
 from spiders.state import crawl_database_url
@@ -48,7 +47,7 @@ class IngestPipeline:
 
     @property
     def source(self) -> Source:
-        return self.crawler.spider.source  # type: ignore[union-attr, no-any-return]
+        return self.crawler.spider.source  # type: ignore[union-attr]
 
     def open_spider(self, spider: Spider | None = None) -> None:
         db.migrate(self.database_url)
@@ -81,6 +80,8 @@ class IngestPipeline:
 
     def _ingest(self, pages: list[FetchedPage]) -> None:
         """Runs in a worker thread: plain blocking extraction and storage."""
+        from flows.pipeline import extract_pages  # trafilatura: slow to import, needed only here
+
         assert self.run_id is not None
         extracted = extract_pages(pages, self.source)
         with db.connect(self.database_url) as connection:
@@ -105,7 +106,7 @@ class IngestPipeline:
                 self.errors.append(
                     FetchError(self.source.name, "", f"ingest failed: {failure.getErrorMessage()}")
                 )
-        stats = self.crawler.stats.get_stats()  # type: ignore[union-attr]
+        stats = self.crawler.stats.get_stats()
         self.summary.pages_fetched = int(stats.get("response_received_count", 0))
         self.summary.count_skipped(skipped_from_stats(stats))
         self.summary.errors = [
@@ -115,4 +116,3 @@ class IngestPipeline:
         with db.connect(self.database_url) as connection:
             store.record_errors(connection, self.run_id, self.errors)
             store.finish_run(connection, self.run_id, self.summary, status)
-

@@ -36,7 +36,7 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
 
 
 def _slot(crawler: Crawler, request: Request) -> Any:
-    downloader = crawler.engine.downloader  # type: ignore[union-attr]
+    downloader = crawler.engine.downloader
     return downloader.slots.get(downloader.get_slot_key(request))
 
 
@@ -64,14 +64,14 @@ class CrawlDelayMiddleware:
         if not delay:
             return
         floor = min(float(delay), self.max_delay)
-        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+        downloader = self.crawler.engine.downloader
         self.floors[downloader.get_slot_key(request)] = floor
-        self.crawler.stats.max_value("newswatch/robots_crawl_delay", floor)  # type: ignore[union-attr]
+        self.crawler.stats.max_value("newswatch/robots_crawl_delay", floor)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if not self.floors:
             return
-        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+        downloader = self.crawler.engine.downloader
         key = downloader.get_slot_key(request)
         floor = self.floors.get(key)
         slot = downloader.slots.get(key)
@@ -110,7 +110,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         asked = retry_after_seconds(response.headers.get(b"Retry-After"))
         wait = asked if asked is not None else self.base_wait * (2**attempts)
         if wait > self.max_wait:
-            self.crawler.stats.inc_value("newswatch/backoff/gave_up")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value("newswatch/backoff/gave_up")
             return response
         retry = self._retry(request, f"{response.status} (back-off {wait:.1f} s)")
         if retry is None:
@@ -118,10 +118,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
         slot = _slot(self.crawler, request)
         if slot is not None:
             slot.delay = max(slot.delay, min(wait, self.max_wait))
-        self.crawler.stats.inc_value("newswatch/backoff/count")  # type: ignore[union-attr]
-        self.crawler.stats.inc_value("newswatch/backoff/seconds", wait)  # type: ignore[union-attr]
+        self.crawler.stats.inc_value("newswatch/backoff/count")
+        self.crawler.stats.inc_value("newswatch/backoff/seconds", round(wait))
         if wait > 0:
             from twisted.internet import reactor  # the one Scrapy installed, not a default
 
-            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))  # type: ignore[arg-type]
+            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
         return retry

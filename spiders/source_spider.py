@@ -100,9 +100,7 @@ class SourceSpider(scrapy.Spider):
             url, callback=callback, errback=self.on_error, meta={"nw_kind": kind, **meta}
         )
 
-    def _listing(
-        self, url: str, hops: int, page: int, parent: str | None = None
-    ) -> scrapy.Request:
+    def _listing(self, url: str, hops: int, page: int, parent: str | None = None) -> scrapy.Request:
         return self._request(
             url, self.parse, "listing", nw_entry=True, nw_hops=hops, nw_page=page, nw_parent=parent
         )
@@ -239,7 +237,12 @@ class SourceSpider(scrapy.Spider):
         )
 
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
-        if failure.check(IgnoreRequest) and not failure.check(HttpError) and is_skip(failure.value):
+        if (
+            failure.check(IgnoreRequest)
+            and not failure.check(HttpError)
+            and failure.value is not None
+            and is_skip(failure.value)
+        ):
             return  # robots.txt, a known URL or an unchanged page: counted, not an error
         request = failure.request  # type: ignore[attr-defined]
         self._taint(request.meta)

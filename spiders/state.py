@@ -52,7 +52,7 @@ class CrawlState:
                 return None
             existing = cls(url)
             crawler._newswatch_state = existing  # type: ignore[attr-defined]
-        return existing  # type: ignore[no-any-return]
+        return existing
 
     @property
     def connection(self) -> Connection:

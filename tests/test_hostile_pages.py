@@ -31,7 +31,9 @@ def hostile(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         recorded = {
             row[0]: row[1]
             for row in rows(
-                database_url, "SELECT url, reason FROM fetch_errors WHERE run_id = %s", run.summary.run_id
+                database_url,
+                "SELECT url, reason FROM fetch_errors WHERE run_id = %s",
+                run.summary.run_id,
             )
         }
         yield HostileRun(site, run, stored, recorded)

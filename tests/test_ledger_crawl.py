@@ -4,6 +4,7 @@ sitemap index -> news sitemap, paginated sections; then an unchanged rerun that 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,9 @@ CRAWL_DELAY = 0.25
 
 
 class LedgerRuns:
-    def __init__(self, site: PublisherSite, first: SourceRun, rerun: SourceRun, rerun_paths: list[str]):
+    def __init__(
+        self, site: PublisherSite, first: SourceRun, rerun: SourceRun, rerun_paths: list[str]
+    ):
         self.site = site
         self.first = first
         self.rerun = rerun
@@ -44,7 +47,9 @@ def ledger(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def test_every_story_is_found_through_feed_sitemap_and_pagination(
     ledger: LedgerRuns, database_url: str
 ) -> None:
-    stored = {row[0] for row in rows(database_url, "SELECT url FROM articles WHERE source = 'ledger'")}
+    stored = {
+        row[0] for row in rows(database_url, "SELECT url FROM articles WHERE source = 'ledger'")
+    }
     assert stored == set(ledger.site.story_urls())
     assert ledger.first.summary.articles_new == 13
     assert ledger.first.errors == []
@@ -67,7 +72,7 @@ def test_robots_rules_crawl_delay_and_user_agent(ledger: LedgerRuns) -> None:
     assert EMBARGOED_PATH not in [hit.path for hit in hits]
     assert ledger.first.summary.skipped.get("robots") == 1
     times = sorted(hit.at for hit in hits if hit.path != "/robots.txt")
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     # Crawl-delay spaces requests to the host (a little slack for timer granularity)
     assert min(gaps) >= CRAWL_DELAY * 0.9, gaps
     agent = Settings().resolved_user_agent

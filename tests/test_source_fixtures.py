@@ -28,7 +28,9 @@ def test_source_has_a_recorded_page_with_expected_extraction(source: Source) -> 
     folder = FIXTURES / source.name
     page_file, expected_file = folder / "page.html", folder / "expected.json"
     missing = [str(p.relative_to(REPO_ROOT)) for p in (page_file, expected_file) if not p.exists()]
-    assert not missing, f"source {source.name!r} has no recorded test page: add {', '.join(missing)}"
+    assert not missing, (
+        f"source {source.name!r} has no recorded test page: add {', '.join(missing)}"
+    )
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
     page = FetchedPage(
         source=source.name,

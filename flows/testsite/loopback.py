@@ -7,6 +7,7 @@ or trickle a response to play a slow server.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -131,10 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     def handle(self) -> None:
-        try:
+        # clients that abort (size caps, timeouts) are expected here
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
             super().handle()
-        except (ConnectionResetError, BrokenPipeError):
-            pass  # clients that abort (size caps, timeouts) are expected here
 
     def do_GET(self) -> None:
         site = cast(_Server, self.server).site
