@@ -160,6 +160,10 @@ def _report(summary: dict[str, Any], json_path: Path | None) -> None:
         + (f"  (written to {summary['outbox_dir']})" if summary.get("outbox_dir") else ""),
         f"  errors              {len(errors)}",
     ]
+    skipped = summary.get("skipped") or {}
+    if skipped:
+        details = ", ".join(f"{reason} {count}" for reason, count in sorted(skipped.items()))
+        lines.insert(-1, f"  requests skipped    {sum(skipped.values())} ({details})")
     for error in errors[:10]:
         lines.append(f"    - {error['url'] or error['source']}: {error['reason']}")
     print("\n".join(lines))
