@@ -3,6 +3,7 @@ Prefect, for benchmarks and tests that must time or inspect exactly these steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,10 @@ from flows.crawl import crawl_source
 from flows.models import CrawlResult, FetchError, RunSummary
 from flows.pipeline import extract_pages
 from flows.sources import Source
+
+
+def _quiet(line: str) -> None:
+    """Drop Scrapy's log lines."""
 
 
 @dataclass
@@ -25,7 +30,7 @@ def run_source(
     spool_dir: Path,
     database_url: str,
     scrapy_settings: dict[str, str] | None = None,
-    log_line: object = None,
+    log_line: Callable[[str], None] | None = None,
 ) -> SourceRun:
     """Crawl incrementally, extract, store, record errors and keep validators, in one run row."""
     with db.connect(database_url) as connection:
@@ -34,7 +39,7 @@ def run_source(
     crawled = crawl_source(
         source,
         spool_dir,
-        log_line=log_line if callable(log_line) else (lambda line: None),
+        log_line=log_line or _quiet,
         scrapy_settings=scrapy_settings,
         database_url=database_url,
     )

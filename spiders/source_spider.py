@@ -207,7 +207,11 @@ class SourceSpider(scrapy.Spider):
                 )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
-        text = response.text if isinstance(response, TextResponse) else response.body.decode()
+        text = (
+            response.text
+            if isinstance(response, TextResponse)
+            else response.body.decode("utf-8", "replace")
+        )
         for url in robots_sitemaps(text):
             absolute = urljoin(response.url, url)
             if self._on_site(absolute):
