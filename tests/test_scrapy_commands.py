@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from flows.settings import REPO_ROOT
+from flows.testsite.hostile import HostileSite
 from flows.testsite.publisher import PublisherSite
 from tests.crawl_helpers import TEST_SOURCES, rows
 
@@ -78,3 +79,23 @@ def test_dash_s_overrides_a_setting(clean_db: str, setting: str) -> None:
     assert "'finish_reason': 'closespider_pagecount'" in result.stderr
     # a capped crawl keeps no validators: its next run must look at every entry point again
     assert rows(clean_db, "SELECT count(*) FROM http_validators")[0][0] == 0
+
+
+def test_time_cap_ends_the_crawl_and_keeps_what_it_got(clean_db: str) -> None:
+    with HostileSite() as site:
+        result = scrapy(
+            "crawl",
+            "hostile",
+            "-s",
+            f"NEWSWATCH_SOURCES_FILE={TEST_SOURCES}",
+            "-s",
+            f"NEWSWATCH_ORIGIN={site.base_url}",
+            "-s",
+            "CLOSESPIDER_TIMEOUT=1.5",
+            env={"DATABASE_URL": clean_db},
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "'finish_reason': 'closespider_timeout'" in result.stderr
+    ((status, summary),) = rows(clean_db, "SELECT status, summary FROM runs")
+    assert status == "completed"
+    assert summary["articles_new"] >= 1  # pages fetched before the cap are stored
