@@ -131,7 +131,6 @@ def skipped_from_stats(stats: dict[str, Any]) -> dict[str, int]:
     for reason, key in (
         ("robots", "robotstxt/forbidden"),
         ("offsite", "offsite/filtered"),
-        ("duplicate_request", "dupefilter/filtered"),
     ):
         if stats.get(key):
             skipped[reason] = int(stats[key])

@@ -109,7 +109,7 @@ class SourceSpider(scrapy.Spider):
         # Deduplicated here rather than by Scrapy's filter, which would also drop the second
         # visit of a redirect loop silently instead of letting it fail as one.
         if url in self._articles_seen:
-            self.crawler.stats.inc_value("newswatch/skipped/duplicate_link")
+            self.crawler.stats.inc_value("newswatch/duplicate_links")
             return None
         self._articles_seen.add(url)
         return scrapy.Request(

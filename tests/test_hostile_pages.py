@@ -75,3 +75,13 @@ def test_nothing_else_was_lost(hostile: HostileRun) -> None:
     failing_cases = set(CASES) - stored_cases
     assert len(hostile.stored) == len(stored_cases)
     assert {url.removeprefix(hostile.site.base_url) for url in hostile.recorded} == failing_cases
+
+
+def test_entry_page_with_failed_links_keeps_no_validator(
+    hostile: HostileRun, database_url: str
+) -> None:
+    """Its next run must fetch the index in full and try the failed links again."""
+    kept = rows(database_url, "SELECT url FROM http_validators WHERE source = 'hostile'")
+    assert kept == []
+    assert hostile.run.crawled.validators == []
+    assert hostile.site.hits_for("/hostile/")  # it was fetched, with validators offered
