@@ -14,7 +14,7 @@ from flows.settings import Settings
 # Modules that add their own subcommands: each has `register(commands, bench) -> None`, where
 # `commands` holds top-level commands and `bench` the `newswatch bench` ones; a parser it adds
 # sets `handler=callable(args, settings) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("flows.bench_incremental",)
 
 EPILOG = """\
 Configuration comes from the environment: DATABASE_URL (unset: an embedded PostgreSQL under the
@@ -164,6 +164,10 @@ def _report(summary: dict[str, Any], json_path: Path | None) -> None:
         + (f"  (written to {summary['outbox_dir']})" if summary.get("outbox_dir") else ""),
         f"  errors              {len(errors)}",
     ]
+    skipped = summary.get("skipped") or {}
+    if skipped:
+        details = ", ".join(f"{reason} {count}" for reason, count in sorted(skipped.items()))
+        lines.insert(-1, f"  requests skipped    {sum(skipped.values())} ({details})")
     for error in errors[:10]:
         lines.append(f"    - {error['url'] or error['source']}: {error['reason']}")
     print("\n".join(lines))

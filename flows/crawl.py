@@ -9,12 +9,14 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from flows.models import CrawlResult, FetchedPage, FetchError
+from flows.models import CrawlResult, FetchedPage, FetchError, Validator
 from flows.settings import REPO_ROOT
 from flows.sources import Source
 
 MANIFEST = "manifest.jsonl"
+VALIDATORS_FILE = "validators.json"
 
 
 class CrawlFailed(RuntimeError):
@@ -27,10 +29,13 @@ def crawl_source(
     log_line: Callable[[str], None] = print,
     scrapy_settings: dict[str, str] | None = None,
     timeout_seconds: float | None = None,
+    database_url: str | None = None,
 ) -> CrawlResult:
     """Crawl one source in a fresh process (a Twisted reactor cannot restart) and read the spool.
 
     Scrapy's log lines are passed to `log_line` as they come, so they show in the flow run's logs.
+    With `database_url`, the crawl is incremental: it skips stored article URLs and fetches entry
+    pages conditionally (the URL goes to the child in its environment, not on its command line).
     """
     spool_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -45,6 +50,10 @@ def crawl_source(
     for name, value in (scrapy_settings or {}).items():
         command += ["-s", f"{name}={value}"]
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    environment.pop("DATABASE_URL", None)
+    environment.pop("NEWSWATCH_DATABASE_URL", None)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
     )
@@ -88,7 +97,6 @@ def iter_spool(spool_dir: Path) -> Iterator[FetchedPage | FetchError]:
                 status=int(record["status"]),
                 fetched_at=datetime.fromisoformat(record["fetched_at"]),
                 body=(spool_dir / record["body_file"]).read_bytes(),
-                encoding="utf-8",
                 content_type=record.get("content_type"),
             )
 
@@ -105,4 +113,25 @@ def read_spool(source_name: str, spool_dir: Path) -> CrawlResult:
         result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
     count = result.stats.get("response_received_count", 0)
     result.listing_pages = max(int(count) - len(result.pages), 0) if isinstance(count, int) else 0
+    result.skipped = skipped_from_stats(result.stats)
+    validators_file = spool_dir / VALIDATORS_FILE
+    if validators_file.exists():
+        rows = json.loads(validators_file.read_text(encoding="utf-8"))
+        result.validators = [Validator(**row) for row in rows]
     return result
+
+
+def skipped_from_stats(stats: dict[str, Any]) -> dict[str, int]:
+    """Requests not made, by reason, from a crawl's Scrapy stats."""
+    skipped = {
+        key.removeprefix("newswatch/skipped/"): int(value)
+        for key, value in stats.items()
+        if key.startswith("newswatch/skipped/")
+    }
+    for reason, key in (
+        ("robots", "robotstxt/forbidden"),
+        ("offsite", "offsite/filtered"),
+    ):
+        if stats.get(key):
+            skipped[reason] = int(stats[key])
+    return skipped

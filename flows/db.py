@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
@@ -66,14 +67,34 @@ def migrate(url: str) -> int:
     """Apply pending migrations under yoyo's lock (safe with concurrent workers); return the count."""
     from yoyo import get_backend, read_migrations
 
-    yoyo_url = url.split("://", 1)
-    backend = get_backend(f"postgresql+psycopg://{yoyo_url[1]}")
+    backend = get_backend(_yoyo_url(url))
     migrations = read_migrations(str(migrations_dir()))
     with backend.lock():
         pending = backend.to_apply(migrations)
         if pending:
             backend.apply_migrations(pending)
     return len(pending)
+
+
+def _yoyo_url(url: str) -> str:
+    """yoyo wants a URL; psycopg also takes "key=value" conninfo strings (the test fixtures')."""
+    if "://" in url:
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    user = quote(str(params.pop("user", "") or ""), safe="")
+    password = params.pop("password", None)
+    host = str(params.pop("host", "") or "")
+    port = params.pop("port", None)
+    dbname = quote(str(params.pop("dbname", "") or ""), safe="")
+    auth = f"{user}:{quote(str(password), safe='')}@" if password else (f"{user}@" if user else "")
+    netloc = "" if host.startswith("/") else host + (f":{port}" if port else "")
+    query = {key: str(value) for key, value in params.items() if value is not None}
+    if host.startswith("/"):
+        query["host"] = host
+        if port:
+            query["port"] = str(port)
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"postgresql+psycopg://{auth}{netloc}/{dbname}{suffix}"
 
 
 @contextmanager

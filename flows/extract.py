@@ -18,6 +18,7 @@ import trafilatura
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
+from flows.charset import charset_from_content_type, decode_html
 from flows.models import Article, FetchedPage
 from flows.reltime import parse_display_time
 from flows.sources import Source
@@ -56,11 +57,9 @@ def content_hash(text: str) -> str:
 
 
 def decode_page(page: FetchedPage) -> str:
-    encoding = page.encoding or "utf-8"
-    try:
-        return page.body.decode(encoding, errors="replace")
-    except LookupError:
-        return page.body.decode("utf-8", errors="replace")
+    """The page's text, whatever its declared charset (see flows.charset)."""
+    declared = page.encoding or charset_from_content_type(page.content_type)
+    return decode_html(page.body, declared)[0]
 
 
 def _is_navigation(element: HtmlElement) -> bool:

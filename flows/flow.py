@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import alerts, db, notify, store
+from flows import alerts, crawl_state, db, notify, store
 from flows.crawl import CrawlFailed, crawl_source
 from flows.mailer import transport_for
 from flows.models import CrawlResult, FetchError, RunSummary
@@ -24,10 +24,18 @@ def prepare_database(settings: Settings) -> str:
 
 
 @task(retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def crawl(source: Source, spool_root: Path, scrapy_settings: dict[str, str]) -> CrawlResult:
+def crawl(
+    source: Source, spool_root: Path, scrapy_settings: dict[str, str], database_url: str
+) -> CrawlResult:
     logger = get_run_logger()
     spool_dir = Path(tempfile.mkdtemp(prefix=f"{source.name}-", dir=spool_root))
-    return crawl_source(source, spool_dir, log_line=logger.info, scrapy_settings=scrapy_settings)
+    return crawl_source(
+        source,
+        spool_dir,
+        log_line=logger.info,
+        scrapy_settings=scrapy_settings,
+        database_url=database_url,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -116,7 +124,7 @@ def _run_source(
     """One source's crawl, extraction and load; its failure is recorded and the run goes on."""
     errors: list[FetchError] = []
     try:
-        crawled = crawl(source, spool_root, scrapy_settings)
+        crawled = crawl(source, spool_root, scrapy_settings, database_url)
     except CrawlFailed as exc:
         errors.append(FetchError(source.name, source.start_urls[0], str(exc)))
         crawled = None
@@ -129,8 +137,11 @@ def _run_source(
         errors += stored.errors
         summary.articles_new += len(stored.new_article_ids)
         summary.articles_duplicate += stored.duplicates + extracted.duplicates_in_batch
+        summary.count_skipped(crawled.skipped)
     with db.connect(database_url) as connection:
         store.record_errors(connection, run_id, errors)
+        if crawled is not None:  # pages are stored: their entry points may now answer 304
+            crawl_state.save_validators(connection, source.name, crawled.validators)
     summary.errors += [
         {"source": error.source, "url": error.url, "reason": error.reason} for error in errors
     ]

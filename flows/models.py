@@ -50,6 +50,19 @@ class CrawlResult:
     errors: list[FetchError] = field(default_factory=list)
     stats: dict[str, object] = field(default_factory=dict)
     listing_pages: int = 0
+    # Requests not made, by reason (known_url, not_modified, robots, ...).
+    skipped: dict[str, int] = field(default_factory=dict)
+    # HTTP validators of entry points to remember once the pages are stored.
+    validators: list[Validator] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What a server said identifies a version of a page (ETag, Last-Modified)."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass
@@ -66,6 +79,11 @@ class RunSummary:
     emails_sent: int = 0
     outbox_dir: str | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def count_skipped(self, skipped: dict[str, int]) -> None:
+        for reason, count in skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,4 +97,5 @@ class RunSummary:
             "emails_sent": self.emails_sent,
             "outbox_dir": self.outbox_dir,
             "errors": self.errors,
+            "skipped": self.skipped,
         }

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
@@ -36,16 +43,42 @@ class Byline(BaseModel):
     time_css: str | None = None
 
 
+class Pagination(BaseModel):
+    """How a listing page leads to its next page; either a next link or a page number parameter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    next_link_css: str | None = None
+    page_param: str | None = None
+    first_page: Annotated[int, Field(ge=0)] = 1
+    max_pages: Annotated[int, Field(ge=1)] = 5
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Pagination:
+        if bool(self.next_link_css) == bool(self.page_param):
+            raise ValueError("set exactly one of next_link_css or page_param")
+        return self
+
+
 class Source(BaseModel):
-    """One monitored site: where to start, which links to follow, and how to clean its pages."""
+    """One monitored site: its entry points, which links are articles, and how to clean pages.
+
+    Entry points may be any mix of listing pages (`start_urls`, optionally paginated), RSS/Atom
+    `feeds`, `sitemaps` (plain, index or news sitemaps) and sitemaps named in robots.txt.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    start_urls: Annotated[list[str], Field(min_length=1)]
+    start_urls: list[str] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)
+    sitemaps: list[str] = Field(default_factory=list)
+    sitemaps_from_robots: bool = False
     allowed_domains: list[str] = Field(default_factory=list)
-    article_url_patterns: Annotated[list[str], Field(min_length=1)]
+    article_url_patterns: list[str] = Field(default_factory=list)
     listing_url_patterns: list[str] = Field(default_factory=list)
+    pagination: Pagination | None = None
+    refresh_known: bool = False
     strip_query_params: list[str] = Field(default_factory=lambda: ["utm_*", "fbclid", "gclid"])
     cut_markers: list[str] = Field(default_factory=list)
     related_markers: list[str] = Field(default_factory=list)
@@ -55,11 +88,13 @@ class Source(BaseModel):
     max_seconds: Annotated[float, Field(gt=0)] = 600.0
     max_depth: Annotated[int, Field(ge=0)] = 3
     download_delay: Annotated[float, Field(ge=0)] = 1.0
+    download_timeout: Annotated[float, Field(gt=0)] = 30.0
+    retry_times: Annotated[int, Field(ge=0, le=10)] = 2
     concurrency_per_domain: Annotated[int, Field(ge=1)] = 2
     max_response_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
     min_body_chars: Annotated[int, Field(ge=0)] = 200
 
-    @field_validator("start_urls")
+    @field_validator("start_urls", "feeds", "sitemaps")
     @classmethod
     def _absolute_urls(cls, urls: list[str]) -> list[str]:
         for url in urls:
@@ -82,14 +117,34 @@ class Source(BaseModel):
                 raise ValueError("hashtag_url_pattern needs exactly one group capturing the tag")
         return pattern
 
+    @model_validator(mode="after")
+    def _has_entry_points(self) -> Source:
+        if not (self.start_urls or self.feeds or self.sitemaps or self.sitemaps_from_robots):
+            raise ValueError(
+                "no entry point: set start_urls, feeds, sitemaps or sitemaps_from_robots"
+            )
+        if self.start_urls and not self.article_url_patterns:
+            raise ValueError(
+                "article_url_patterns is needed to tell articles among a listing page's links"
+            )
+        return self
+
+    def entry_urls(self) -> list[str]:
+        """Every configured entry URL; their origins are where robots.txt is looked up."""
+        return [*self.start_urls, *self.feeds, *self.sitemaps]
+
     def domains(self) -> list[str]:
-        """Allowed hosts; the start URLs' hosts when the file names none."""
+        """Allowed hosts; the entry points' hosts when the file names none."""
         if self.allowed_domains:
             return list(self.allowed_domains)
-        return sorted({urlsplit(url).hostname or "" for url in self.start_urls})
+        return sorted({urlsplit(url).hostname or "" for url in self.entry_urls()})
 
     def is_article(self, url: str) -> bool:
         return _matches_path(url, self.article_url_patterns)
+
+    def accepts_feed_entry(self, url: str) -> bool:
+        """Feeds and sitemaps list articles; article_url_patterns, when set, still filter them."""
+        return not self.article_url_patterns or self.is_article(url)
 
     def is_listing(self, url: str) -> bool:
         return _matches_path(url, self.listing_url_patterns)
@@ -97,12 +152,20 @@ class Source(BaseModel):
     def rebased(self, base_url: str) -> Source:
         """The same source served from another origin (a staging host or the local test site)."""
         base = urlsplit(base_url)
-        start_urls = [
-            urlunsplit((base.scheme, base.netloc, p.path, p.query, ""))
-            for p in map(urlsplit, self.start_urls)
-        ]
+
+        def move(urls: list[str]) -> list[str]:
+            return [
+                urlunsplit((base.scheme, base.netloc, p.path, p.query, ""))
+                for p in map(urlsplit, urls)
+            ]
+
         return self.model_copy(
-            update={"start_urls": start_urls, "allowed_domains": [base.hostname or ""]}
+            update={
+                "start_urls": move(self.start_urls),
+                "feeds": move(self.feeds),
+                "sitemaps": move(self.sitemaps),
+                "allowed_domains": [base.hostname or ""],
+            }
         )
 
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 @dataclass
 class PageItem:
+    """An article page as fetched: bytes, decoded later by the extractor (servers lie about charsets)."""
+
     source: str
     url: str
     status: int
     fetched_at: str
-    html: str
+    body: bytes
     content_type: str | None = None
 
 

@@ -13,11 +13,19 @@ from spiders.source_spider import SourceSpider
 
 
 class SourceSpiderLoader:
-    """Scrapy's SPIDER_LOADER_CLASS: `scrapy list` shows the sources, `scrapy crawl NAME` runs one."""
+    """Scrapy's SPIDER_LOADER_CLASS: `scrapy list` shows the sources, `scrapy crawl NAME` runs one.
+
+    `-s NEWSWATCH_SOURCES_FILE=...` picks another sources file, `-s NEWSWATCH_ORIGIN=URL` serves
+    every source from another origin (like `newswatch run --origin`).
+    """
 
     def __init__(self, settings: BaseSettings) -> None:
         path = Path(settings.get("NEWSWATCH_SOURCES_FILE"))
-        self._sources: dict[str, Source] = {s.name: s for s in load_sources(path)}
+        origin = settings.get("NEWSWATCH_ORIGIN")
+        sources = load_sources(path)
+        if origin:
+            sources = [source.rebased(origin) for source in sources]
+        self._sources: dict[str, Source] = {s.name: s for s in sources}
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> SourceSpiderLoader:

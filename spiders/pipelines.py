@@ -15,7 +15,7 @@ MANIFEST = "manifest.jsonl"
 
 
 class SpoolPipeline:
-    """Writes each page's HTML to a file and a line to manifest.jsonl; on when NEWSWATCH_SPOOL_DIR is set.
+    """Writes each page's bytes to a file and a line to manifest.jsonl; on when NEWSWATCH_SPOOL_DIR is set.
 
     Files, not memory: a crawl of thousands of pages must not hold them all, and the flow can
     start extracting while the crawl goes on.
@@ -46,7 +46,7 @@ class SpoolPipeline:
         if isinstance(item, PageItem):
             self._count += 1
             body_file = f"pages/{self._count:07d}.html"
-            (self.spool_dir / body_file).write_text(item.html, encoding="utf-8")
+            (self.spool_dir / body_file).write_bytes(item.body)
             record = {
                 "kind": "page",
                 "source": item.source,

@@ -1,4 +1,7 @@
-"""Scrapy settings shared by every source; per-source values come from the sources file."""
+"""Scrapy settings shared by every source; per-source values come from the sources file.
+
+Any of them can be overridden per run with `scrapy crawl SOURCE -s NAME=VALUE`.
+"""
 
 from flows.settings import Settings
 
@@ -8,7 +11,16 @@ BOT_NAME = "newswatch"
 SPIDER_MODULES: list[str] = []
 SPIDER_LOADER_CLASS = "spiders.loader.SourceSpiderLoader"
 NEWSWATCH_SOURCES_FILE = str(_settings.sources_file)
+# Serve every source from this origin instead (a staging copy or the local test site).
+NEWSWATCH_ORIGIN = ""
+# Incremental crawling reads this database; empty: DATABASE_URL, else the embedded server.
+NEWSWATCH_DATABASE_URL = _settings.database_url or ""
+NEWSWATCH_INCREMENTAL = True
+NEWSWATCH_MAX_CRAWL_DELAY = 60.0  # seconds; a longer robots.txt Crawl-delay is capped
+NEWSWATCH_MAX_RETRY_AFTER = 60.0  # seconds; a server asking to wait longer is not retried
+NEWSWATCH_BACKOFF_BASE = 1.0  # seconds; first back-off on 429/503 without Retry-After
 
+# Names the project and how to reach its operator (NEWSWATCH_CONTACT_URL).
 USER_AGENT = _settings.resolved_user_agent
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
@@ -27,7 +39,17 @@ DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 5
 
-ITEM_PIPELINES = {"spiders.pipelines.SpoolPipeline": 100}
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.politeness.CrawlDelayMiddleware": 110,
+    "spiders.incremental.ConditionalRequestMiddleware": 540,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.politeness.BackoffRetryMiddleware": 550,
+}
+SPIDER_MIDDLEWARES = {"spiders.incremental.KnownUrlMiddleware": 950}
+ITEM_PIPELINES = {
+    "spiders.pipelines.SpoolPipeline": 100,
+    "spiders.ingest.IngestPipeline": 200,
+}
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -1,11 +1,20 @@
-"""One spider class for every source: the source's configuration says where to go."""
+"""One spider class for every source: the source's configuration says where to go.
+
+Entry points (listing pages, feeds, sitemaps, robots.txt) lead to article pages; the spider only
+fetches, extraction happens in flows/. Request meta keys it sets:
+  nw_kind      "listing" | "feed" | "sitemap" | "robots" | "article"
+  nw_entry     True for pages fetched conditionally (validators kept in Postgres)
+  nw_parent    the entry page that linked an article or sitemap
+  nw_hops      listing-link hops from a start URL (bounded by max_depth)
+  nw_page      a paginated listing's page number
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -16,11 +25,16 @@ from twisted.python.failure import Failure
 
 from flows.sources import Source
 from flows.urls import canonicalize_url
+from spiders.discovery import FeedError, feed_links, robots_sitemaps, sitemap_entries
+from spiders.errors import describe_failure, is_skip
 from spiders.items import FetchErrorItem, PageItem
+
+ARTICLE_PRIORITY = 10
+MAX_SITEMAP_NESTING = 3
 
 
 class SourceSpider(scrapy.Spider):
-    """Follows listing links and yields article pages of one configured source."""
+    """Follows a source's entry points and yields its article pages."""
 
     source: ClassVar[Source]
 
@@ -34,7 +48,10 @@ class SourceSpider(scrapy.Spider):
             "CLOSESPIDER_PAGECOUNT": source.max_pages,
             "CLOSESPIDER_TIMEOUT": source.max_seconds,
             "DOWNLOAD_MAXSIZE": source.max_response_bytes,
-            "DEPTH_LIMIT": source.max_depth,
+            "DOWNLOAD_TIMEOUT": source.download_timeout,
+            "RETRY_TIMES": source.retry_times,
+            # Hops are bounded by the spider (nw_hops): pagination and sitemap indexes are no hop.
+            "DEPTH_LIMIT": 0,
         }
         attributes = {
             "name": source.name,
@@ -50,71 +67,214 @@ class SourceSpider(scrapy.Spider):
         # LinkExtractor's allow_domains compares host:port, so hosts are checked here instead.
         self._links = LinkExtractor(unique=True)
         self._domains = tuple(domain.lower() for domain in self.source.domains())
-        self._requests_left = self.source.max_pages
-        self._requested: set[str] = set()
-
-    def _request(self, url: str, callback: Any, priority: int = 0) -> scrapy.Request | None:
-        """A request within the source's page budget (CLOSESPIDER_PAGECOUNT lets in-flight ones through)."""
-        if self._requests_left <= 0 or url in self._requested:
-            return None
-        self._requests_left -= 1
-        self._requested.add(url)
-        return scrapy.Request(url, callback=callback, errback=self.on_error, priority=priority)
+        # Entry pages one of whose links failed: their validators are not kept, so the next run
+        # fetches them in full and retries the failed links.
+        self.tainted_entries: set[str] = set()
+        self._articles_seen: set[str] = set()
 
     def _on_site(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == domain or host.endswith("." + domain) for domain in self._domains)
 
+    # -- entry points ----------------------------------------------------------------------------
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.source.start_urls:
-            request = self._request(url, self.parse)
-            if request is not None:
-                yield request
+        source = self.source
+        if source.sitemaps_from_robots:
+            origins = {_origin(url) for url in source.entry_urls()} or {
+                f"http://{domain}" for domain in source.domains()
+            }
+            for origin in sorted(origins):
+                yield self._request(
+                    origin + "/robots.txt", self.parse_robots, "robots", dont_obey_robotstxt=True
+                )
+        for url in source.feeds:
+            yield self._request(url, self.parse_feed, "feed", nw_entry=True)
+        for url in source.sitemaps:
+            yield self._request(url, self.parse_sitemap, "sitemap", nw_entry=True)
+        for url in source.start_urls:
+            yield self._listing(url, hops=0, page=self._first_page(url))
+
+    def _request(self, url: str, callback: Any, kind: str, **meta: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, meta={"nw_kind": kind, **meta}
+        )
+
+    def _listing(self, url: str, hops: int, page: int, parent: str | None = None) -> scrapy.Request:
+        return self._request(
+            url, self.parse, "listing", nw_entry=True, nw_hops=hops, nw_page=page, nw_parent=parent
+        )
+
+    def _article(self, url: str, parent: str) -> scrapy.Request | None:
+        # Deduplicated here rather than by Scrapy's filter, which would also drop the second
+        # visit of a redirect loop silently instead of letting it fail as one.
+        if url in self._articles_seen:
+            self.crawler.stats.inc_value("newswatch/duplicate_links")
+            return None
+        self._articles_seen.add(url)
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            priority=ARTICLE_PRIORITY,
+            dont_filter=True,
+            meta={"nw_kind": "article", "nw_parent": parent},
+        )
+
+    def _first_page(self, url: str) -> int:
+        pagination = self.source.pagination
+        if pagination is None or not pagination.page_param:
+            return 1
+        value = dict(parse_qsl(urlsplit(url).query)).get(pagination.page_param)
+        return int(value) if value and value.isdigit() else pagination.first_page
+
+    # -- callbacks -------------------------------------------------------------------------------
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        """A listing page: article links, listing links (bounded hops), the next page."""
         if not isinstance(response, TextResponse):
-            yield self._error(response.url, f"not a text response ({_content_type(response)})")
+            yield self._error(response, f"listing is not a text page ({_content_type(response)})")
             return
+        hops = int(response.meta.get("nw_hops", 0))
+        articles = 0
         for link in self._links.extract_links(response):
             url = canonicalize_url(link.url, self.source.strip_query_params)
             if not self._on_site(url):
                 continue
-            request = None
             if self.source.is_article(url):
-                request = self._request(url, self.parse_article, priority=10)
-            elif self.source.is_listing(url):
-                request = self._request(url, self.parse)
-            if request is not None:
-                yield request
+                articles += 1
+                request = self._article(url, parent=response.url)
+                if request is not None:
+                    yield request
+            elif self.source.is_listing(url) and hops < self.source.max_depth:
+                yield self._listing(
+                    url, hops=hops + 1, page=self._first_page(url), parent=response.url
+                )
+        next_url = self._next_page(response, found_articles=articles > 0)
+        if next_url is not None:
+            page = int(response.meta.get("nw_page", 1)) + 1
+            yield self._listing(next_url, hops=hops, page=page, parent=response.url)
+
+    def _next_page(self, response: TextResponse, found_articles: bool) -> str | None:
+        pagination = self.source.pagination
+        page = int(response.meta.get("nw_page", 1))
+        if pagination is None:
+            return None
+        first = pagination.first_page if pagination.page_param else 1
+        if page + 1 >= first + pagination.max_pages:
+            return None
+        if pagination.next_link_css:
+            href = response.css(pagination.next_link_css).attrib.get("href")
+            if not href:
+                return None
+            url = canonicalize_url(urljoin(response.url, href), self.source.strip_query_params)
+            return url if self._on_site(url) else None
+        if not found_articles or not pagination.page_param:
+            return None  # an empty page ends a numbered listing
+        return _with_param(response.url, pagination.page_param, str(page + 1))
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        try:
+            links = feed_links(response.body)
+        except FeedError as exc:
+            yield self._error(response, f"unreadable feed: {exc}")
+            return
+        yield from self._entries(response, links)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        try:
+            kind, urls = sitemap_entries(response.body, self.source.max_response_bytes)
+        except FeedError as exc:
+            yield self._error(response, f"unreadable sitemap: {exc}")
+            return
+        if kind == "urlset":
+            yield from self._entries(response, urls)
+            return
+        nesting = int(response.meta.get("nw_nesting", 0))
+        if nesting >= MAX_SITEMAP_NESTING:
+            yield self._error(response, f"sitemap indexes nested deeper than {nesting}")
+            return
+        for url in urls:
+            absolute = urljoin(response.url, url)
+            if self._on_site(absolute):
+                yield self._request(
+                    absolute,
+                    self.parse_sitemap,
+                    "sitemap",
+                    nw_entry=True,
+                    nw_parent=response.url,
+                    nw_nesting=nesting + 1,
+                )
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        text = (
+            response.text
+            if isinstance(response, TextResponse)
+            else response.body.decode("utf-8", "replace")
+        )
+        for url in robots_sitemaps(text):
+            absolute = urljoin(response.url, url)
+            if self._on_site(absolute):
+                yield self._request(absolute, self.parse_sitemap, "sitemap", nw_entry=True)
+
+    def _entries(self, response: Response, links: list[str]) -> Iterator[scrapy.Request]:
+        for link in links:
+            url = canonicalize_url(urljoin(response.url, link), self.source.strip_query_params)
+            if self._on_site(url) and self.source.accepts_feed_entry(url):
+                request = self._article(url, parent=response.url)
+                if request is not None:
+                    yield request
 
     def parse_article(self, response: Response) -> Iterator[PageItem | FetchErrorItem]:
         if not isinstance(response, TextResponse):
-            yield self._error(response.url, f"not a text response ({_content_type(response)})")
+            yield self._error(
+                response, f"binary or non-HTML content ({_content_type(response) or 'no type'})"
+            )
             return
         yield PageItem(
             source=self.source.name,
             url=response.url,
             status=response.status,
             fetched_at=datetime.now(UTC).isoformat(),
-            html=response.text,
+            body=response.body,
             content_type=_content_type(response),
         )
 
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return  # robots.txt said no, or a filter dropped it: not an error of the site
+        if (
+            failure.check(IgnoreRequest)
+            and not failure.check(HttpError)
+            and failure.value is not None
+            and is_skip(failure.value)
+        ):
+            return  # robots.txt, a known URL or an unchanged page: counted, not an error
         request = failure.request  # type: ignore[attr-defined]
-        response = getattr(failure.value, "response", None)
-        reason = (
-            f"HTTP {response.status}"
-            if response is not None
-            else f"{failure.type.__name__}: {failure.getErrorMessage()}"  # type: ignore[union-attr]
-        )
-        yield self._error(request.url, reason)
-
-    def _error(self, url: str, reason: str) -> FetchErrorItem:
+        self._taint(request.meta)
         self.crawler.stats.inc_value("newswatch/fetch_errors")
-        return FetchErrorItem(source=self.source.name, url=url, reason=reason)
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        yield FetchErrorItem(self.source.name, first_url, describe_failure(failure))
+
+    def _error(self, response: Response, reason: str) -> FetchErrorItem:
+        self._taint(response.meta)
+        self.crawler.stats.inc_value("newswatch/fetch_errors")
+        return FetchErrorItem(source=self.source.name, url=response.url, reason=reason)
+
+    def _taint(self, meta: dict[str, Any]) -> None:
+        parent = meta.get("nw_parent")
+        if parent:
+            self.tainted_entries.add(parent)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _with_param(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    query.append((name, value))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
 def _content_type(response: Response) -> str | None:

@@ -5,6 +5,7 @@ Standard library only, so it starts in milliseconds with no network and no extra
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -197,9 +198,19 @@ class _Handler(BaseHTTPRequestHandler):
         site._count_hit(self.path)
         host = self.headers.get("Host") or f"{site.host}:{site.port}"
         response = site._respond(self.path, host)
+        # Validators like a real server's, so incremental crawls can ask "changed since?".
+        etag = '"' + hashlib.sha1(response.body).hexdigest()[:16] + '"'
+        if response.status == 200 and etag == self.headers.get("If-None-Match"):
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
+        if response.status == 200:
+            self.send_header("ETag", etag)
         if response.location is not None:
             self.send_header("Location", response.location)
         self.end_headers()
