@@ -40,6 +40,7 @@ DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 5
 
 DOWNLOADER_MIDDLEWARES = {
+    "spiders.budget.PageBudgetMiddleware": 100,
     "spiders.politeness.CrawlDelayMiddleware": 110,
     "spiders.incremental.ConditionalRequestMiddleware": 540,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

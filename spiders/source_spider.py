@@ -46,6 +46,7 @@ class SourceSpider(scrapy.Spider):
             "AUTOTHROTTLE_START_DELAY": max(source.download_delay, 0.01),
             "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency_per_domain,
             "CLOSESPIDER_PAGECOUNT": source.max_pages,
+            "NEWSWATCH_MAX_PAGES": source.max_pages,
             "CLOSESPIDER_TIMEOUT": source.max_seconds,
             "DOWNLOAD_MAXSIZE": source.max_response_bytes,
             "DOWNLOAD_TIMEOUT": source.download_timeout,

@@ -36,6 +36,7 @@ def test_page_cap_bounds_the_crawl(test_site: TestSite, tmp_path: Path) -> None:
     (daily8,) = load_sources(REPO_ROOT / "sources.toml", ["daily8"])
     source = daily8.rebased(test_site.base_url).model_copy(update={"max_pages": 5})
     result = crawl_source(source, tmp_path / "spool", lambda line: None, DEMO_SCRAPY_SETTINGS)
-    # five pages of the site, plus robots.txt
+    # Five pages of the site, plus robots.txt; the rest are skipped and counted as such.
     assert int(result.stats["response_received_count"]) == 6
     assert len(result.pages) == 4
+    assert int(result.stats["newswatch/skipped/page_budget"]) > 0
