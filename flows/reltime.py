@@ -64,7 +64,10 @@ def parse_display_time(text: str | None, fetched_at: datetime) -> datetime | Non
         return fetched_at - timedelta(days=1)
     delta = _english_delta(lowered) or _arabic_delta(text)
     if delta is not None:
-        return fetched_at - delta
+        try:
+            return fetched_at - delta
+        except OverflowError:
+            return None  # "99999 years ago": no real date
     return _absolute(text)
 
 
@@ -94,12 +97,15 @@ def _arabic_delta(text: str) -> timedelta | None:
     return _delta(unit, count)
 
 
-def _delta(unit: str, count: int) -> timedelta:
-    if unit == "months":
-        return timedelta(days=30 * count)
-    if unit == "years":
-        return timedelta(days=365 * count)
-    return timedelta(**{unit: count})
+def _delta(unit: str, count: int) -> timedelta | None:
+    try:
+        if unit == "months":
+            return timedelta(days=30 * count)
+        if unit == "years":
+            return timedelta(days=365 * count)
+        return timedelta(**{unit: count})
+    except OverflowError:
+        return None
 
 
 def _absolute(text: str) -> datetime | None:

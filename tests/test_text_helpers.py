@@ -35,7 +35,9 @@ def test_display_times_become_absolute(text: str, expected: datetime) -> None:
     assert parse_display_time(text, FETCHED) == expected
 
 
-@pytest.mark.parametrize("text", [None, "", "Reuters", "31-02-2025", "no time here"])
+@pytest.mark.parametrize(
+    "text", [None, "", "Reuters", "31-02-2025", "no time here", "99999999999 years ago"]
+)
 def test_unknown_times_give_none(text: str | None) -> None:
     assert parse_display_time(text, FETCHED) is None
 

@@ -142,7 +142,11 @@ _ROUTES = {
         body=_article("Too slow", _STORY).encode(), delay=TIMEOUT * 3
     ),
     "/h/empty": lambda site: Reply(body=b""),
+    # A canonical link that is not a URL at all (an unclosed IPv6 bracket) makes URL parsing
+    # raise inside extraction; the page is refused, the run goes on.
     "/h/raises": lambda site: Reply(
-        body=_article("A story from the far past", _STORY, time="99999999999 years ago").encode()
+        body=_article("A story with a broken canonical link", _STORY)
+        .replace("<title>", '<link rel="canonical" href="http://[oops/story"><title>', 1)
+        .encode()
     ),
 }
