@@ -54,7 +54,13 @@ def prefect_database_url(settings: Settings, database_url: str) -> tuple[str, st
     if has_pg_trgm(database_url):
         conninfo = psycopg.conninfo.conninfo_to_dict(database_url)
         name = f"{conninfo.get('dbname') or 'postgres'}_prefect"
-        ensure_database(database_url, name)
+        try:
+            ensure_database(database_url, name)
+        except psycopg.Error as exc:
+            raise ValueError(
+                f"cannot create the Prefect database {name!r} ({exc}); create it, or set "
+                "NEWSWATCH_PREFECT_DATABASE_URL"
+            ) from None
         params = {key: str(value) for key, value in conninfo.items() if value is not None}
         params["dbname"] = name
         return asyncpg_url(params), f"PostgreSQL database {name!r} beside newswatch's"

@@ -128,3 +128,23 @@ def test_failed_flow_run_emails_the_admin(
     message = email.message_from_bytes(raw)
     assert message["X-Newswatch-Notice"] == "run-failed"
     assert "nowhere.toml" in message.get_payload(decode=True).decode()
+
+
+def test_crawl_child_prints_progress_lines(test_site: TestSite, tmp_path: Path) -> None:
+    from flows.crawl import crawl_source
+    from flows.sources import load_sources
+
+    (source,) = load_sources(_sources_file(tmp_path, test_site), ["daily8"])
+    lines: list[str] = []
+    result = crawl_source(
+        source.rebased(test_site.base_url),
+        tmp_path / "spool",
+        log_line=lines.append,
+        scrapy_settings=DEMO_SCRAPY_SETTINGS,
+    )
+    progress = [v for v in map(dashboards.parse_progress_line, lines) if v is not None]
+    assert len(progress) >= 2  # at spider open, and the final count at close
+    assert progress[0]["pages"] == 0
+    assert progress[-1]["pages"] == result.stats["response_received_count"]
+    assert progress[-1]["max_pages"] == source.max_pages
+    assert any("[scrapy" in line for line in lines)  # Scrapy's own log still comes through
