@@ -21,6 +21,7 @@ from uuid import UUID
 
 import psutil
 import psycopg
+import psycopg.sql
 import pytest
 
 from flows import stack
@@ -157,6 +158,14 @@ def test_two_workers_share_the_pool_without_duplicates(
         assert {takers.get(str(run_id)) for run_id in good_runs} == {"worker-1", "worker-2"}
     finally:
         stopped = stack.down(settings)
+        # On a server with pg_trgm the stack gave Prefect a database of its own: drop it.
+        prefect_db = f"{psycopg.conninfo.conninfo_to_dict(clean_db)['dbname']}_prefect"
+        with psycopg.connect(clean_db, autocommit=True) as admin:
+            admin.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(prefect_db)
+                )
+            )
 
     assert set(stopped) == {"prefect-server", "worker-1", "worker-2"}
     assert stack.status(settings) == []
