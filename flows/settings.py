@@ -49,6 +49,27 @@ class Settings(BaseSettings):
     contact_url: str = "https://github.com/newswatch/newswatch"
     extract_workers: int = Field(default=0, description="Extraction processes; 0 = one per core.")
 
+    # Orchestration: the local stack (`newswatch up`), deployments, and notices to the admin.
+    admin_email: str | None = Field(
+        default=None, description="Gets an e-mail when a run fails or a source stays idle."
+    )
+    idle_source_runs: int = Field(
+        default=6, ge=0, description="E-mail the admin after this many runs storing nothing; 0=off."
+    )
+    run_retries: int = Field(default=1, ge=0, description="Retries of a failed deployment run.")
+    run_retry_delay_seconds: float = Field(default=60.0, ge=0)
+    work_pool: str = Field(default="newswatch", description="Prefect process work pool name.")
+    prefect_host: str = "127.0.0.1"
+    prefect_port: int = Field(default=4287, ge=1, le=65535, description="`newswatch up` API/UI.")
+    prefect_database_url: str | None = Field(
+        default=None,
+        description="Prefect server database (postgresql+asyncpg:// or sqlite+aiosqlite://); "
+        "unset: a database beside newswatch's when its server has pg_trgm, else SQLite.",
+    )
+    stack_workers: int = Field(default=1, ge=1, le=16, description="Workers `newswatch up` runs.")
+    stack_start_timeout_seconds: float = Field(default=240.0, gt=0)
+    demo_site_port: int = Field(default=8793, ge=0, le=65535, description="`up --demo` test site.")
+
     @cached_property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
@@ -56,6 +77,14 @@ class Settings(BaseSettings):
     @cached_property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+    @cached_property
+    def stack_dir(self) -> Path:
+        return self.data_dir / "stack"
+
+    @property
+    def prefect_api_url(self) -> str:
+        return f"http://{self.prefect_host}:{self.prefect_port}/api"
 
     @property
     def smtp_configured(self) -> bool:

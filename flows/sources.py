@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from flows.schedules import Schedule
+
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
 
@@ -93,6 +95,7 @@ class Source(BaseModel):
     concurrency_per_domain: Annotated[int, Field(ge=1)] = 2
     max_response_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
     min_body_chars: Annotated[int, Field(ge=0)] = 200
+    schedule: Schedule | None = None  # when its deployment runs; None = only when triggered
 
     @field_validator("start_urls", "feeds", "sitemaps")
     @classmethod

@@ -51,6 +51,8 @@ ITEM_PIPELINES = {
     "spiders.pipelines.SpoolPipeline": 100,
     "spiders.ingest.IngestPipeline": 200,
 }
+EXTENSIONS = {"spiders.progress.ProgressLines": 500}
+NEWSWATCH_PROGRESS_INTERVAL = 2.0
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

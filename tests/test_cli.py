@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from flows import db
 from flows.settings import REPO_ROOT
+from flows.stack import stop_embedded_postgres
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def fresh_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     environment["NEWSWATCH_DATA_DIR"] = str(tmp_path / "data")
     yield environment
-    db.stop_embedded(tmp_path / "data" / "pgdata")
+    stop_embedded_postgres(tmp_path / "data" / "pgdata")
 
 
 def newswatch(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
