@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
@@ -52,12 +53,36 @@ def database_url(settings: Settings) -> str:
     return embedded_database_url(settings.embedded_pgdata)
 
 
+def _yoyo_uri(url: str) -> str:
+    """yoyo wants a URL; accept a key=value conninfo too (what psycopg's make_conninfo gives)."""
+    if "://" in url:
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    user = quote(str(params.pop("user", "")), safe="")
+    password = quote(str(params.pop("password", "")), safe="")
+    dbname = quote(str(params.pop("dbname", "")), safe="")
+    host = str(params.pop("host", ""))
+    port = str(params.pop("port", ""))
+    if host and not host.startswith("/"):
+        netloc_host = host + (f":{port}" if port else "")
+    else:
+        netloc_host = ""
+        if host:
+            params["host"] = host
+        if port:
+            params["port"] = port
+    query = urlencode({key: str(value) for key, value in params.items()})
+    credentials = f"{user}:{password}@" if user else ""
+    return f"postgresql+psycopg://{credentials}{netloc_host}/{dbname}" + (
+        f"?{query}" if query else ""
+    )
+
+
 def migrate(url: str) -> int:
     """Apply pending migrations under yoyo's lock (safe with concurrent workers); return the count."""
     from yoyo import get_backend, read_migrations
 
-    yoyo_url = url.split("://", 1)
-    backend = get_backend(f"postgresql+psycopg://{yoyo_url[1]}")
+    backend = get_backend(_yoyo_uri(url))
     migrations = read_migrations(str(migrations_dir()))
     with backend.lock():
         pending = backend.to_apply(migrations)

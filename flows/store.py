@@ -9,6 +9,7 @@ import psycopg
 
 from flows.db import Connection
 from flows.models import Article, FetchError, RunSummary
+from flows.stories import link_story
 
 # Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
 TS_CONFIGS = {
@@ -135,7 +136,7 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
     ).fetchone()
     if row is not None:
         article_id = int(row["id"])
-        connection.execute("UPDATE articles SET story_id = id WHERE id = %s", (article_id,))
+        link_story(connection, article_id, article.title, article.body)
     else:
         existing = connection.execute(
             "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
