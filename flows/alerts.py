@@ -73,7 +73,9 @@ def match_new_articles(connection: Connection, run_id: int, batch_size: int = 20
                 )
             ]
             ensure_indexed(connection, configs)
+            connection.execute("SET LOCAL enable_nestloop = off")
             row = connection.execute(_MATCH, {"run_id": run_id, "ids": ids}).fetchone()
+            connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
             assert row is not None
             connection.execute("UPDATE articles SET matched_at = now() WHERE id = ANY(%s)", (ids,))
         result.articles_matched += len(ids)

@@ -15,6 +15,7 @@ a watch deletes its entries, so the next match rebuilds them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from flows.db import Connection
@@ -93,31 +94,71 @@ class _Parser:
         raise ValueError(f"unexpected token {token!r} in tsquery")
 
 
-def _cover(node: _Node) -> frozenset[str] | None:
+def _cover(node: _Node, frequency: Mapping[str, int]) -> frozenset[str] | None:
     """Lexemes every match contains at least one of; None when a match may contain none."""
     if node.op == "lex":
         return frozenset((node.lexeme,)) if node.exact else None
     if node.op == "!":
         return None
-    covers = [_cover(child) for child in node.children]
+    covers = [_cover(child, frequency) for child in node.children]
     if node.op == "|":
         if any(cover is None for cover in covers):
             return None
         return frozenset().union(*covers)  # type: ignore[arg-type]
-    # & and <->: every operand must hold, so any operand's cover will do; take the most selective
-    # (fewest lexemes, then the longest words, which tend to be rarer).
+    # & and <->: every operand must hold, so any operand's cover will do; take the most selective:
+    # the rarest in recent articles, then fewest lexemes, then the longest words.
     known = [cover for cover in covers if cover is not None]
     if not known:
         return None
-    return min(known, key=lambda cover: (len(cover), -sum(map(len, cover)), sorted(cover)))
+    return min(
+        known,
+        key=lambda cover: (
+            sum(frequency.get(lexeme, 0) for lexeme in cover),
+            len(cover),
+            -sum(map(len, cover)),
+            sorted(cover),
+        ),
+    )
 
 
-def query_cover(tsquery_text: str) -> frozenset[str] | None:
+def _lexemes(node: _Node) -> Iterator[str]:
+    if node.op == "lex":
+        yield node.lexeme
+    for child in node.children:
+        yield from _lexemes(child)
+
+
+def parse_tsquery(tsquery_text: str) -> _Node | None:
+    return _Parser(tsquery_text).parse()
+
+
+def query_cover(
+    tsquery_text: str, frequency: Mapping[str, int] | None = None
+) -> frozenset[str] | None:
     """The cover of a tsquery given in Postgres's text form; empty set for an empty query."""
-    root = _Parser(tsquery_text).parse()
+    root = parse_tsquery(tsquery_text)
     if root is None:
         return frozenset()  # matches nothing: no candidates at all
-    return _cover(root)
+    return _cover(root, frequency or {})
+
+
+# How many of the latest articles of a configuration estimate how common a lexeme is.
+FREQUENCY_SAMPLE = 2000
+
+
+def _frequencies(connection: Connection, ts_config: str, lexemes: set[str]) -> dict[str, int]:
+    if not lexemes:
+        return {}
+    rows = connection.execute(
+        """SELECT word AS lexeme, count(*) AS documents
+           FROM (SELECT tsv FROM articles WHERE ts_config = %s::regconfig
+                 ORDER BY id DESC LIMIT %s) recent
+           CROSS JOIN LATERAL unnest(tsvector_to_array(recent.tsv)) AS word
+           WHERE word = ANY(%s)
+           GROUP BY word""",
+        (ts_config, FREQUENCY_SAMPLE, sorted(lexemes)),
+    ).fetchall()
+    return {row["lexeme"]: int(row["documents"]) for row in rows}
 
 
 def ensure_indexed(connection: Connection, ts_configs: list[str]) -> int:
@@ -141,13 +182,19 @@ def ensure_indexed(connection: Connection, ts_configs: list[str]) -> int:
         term_watches: list[int] = []
         term_lexemes: list[str] = []
         broad: list[int] = []
-        for row in rows:
-            cover = query_cover(row["query_text"])
+        trees = {row["watch_id"]: parse_tsquery(row["query_text"]) for row in rows}
+        frequency = _frequencies(
+            connection,
+            ts_config,
+            {lexeme for tree in trees.values() if tree is not None for lexeme in _lexemes(tree)},
+        )
+        for watch_id, tree in trees.items():
+            cover = frozenset() if tree is None else _cover(tree, frequency)
             if cover is None:
-                broad.append(row["watch_id"])
+                broad.append(watch_id)
                 continue
-            for lexeme in cover:
-                term_watches.append(row["watch_id"])
+            for lexeme in sorted(cover):
+                term_watches.append(watch_id)
                 term_lexemes.append(lexeme)
         connection.execute(
             """INSERT INTO watch_terms (ts_config, lexeme, watch_id)
@@ -171,21 +218,25 @@ def forget_watch(connection: Connection, watch_id: int) -> None:
     connection.execute("DELETE FROM watch_queries WHERE watch_id = %s", (watch_id,))
 
 
-# Candidate (article, watch) pairs through the lexeme index, then the exact check.
+# Candidate (article, watch) pairs through the lexeme index, then the exact check. Run with
+# nested loops off: the planner cannot estimate the batch's lexemes and picks index probes where
+# one hash join over the (small) watch_terms table is several times faster.
 MATCH_PAIRS_SQL = """
-WITH batch AS (
-    SELECT id, story_id, ts_config, tsv FROM articles WHERE id = ANY(%(ids)s)
+WITH batch AS MATERIALIZED (
+    -- `|| ''` detoasts each tsvector once, not once per candidate pair it is checked against
+    SELECT id, story_id, ts_config, tsv || ''::tsvector AS tsv
+    FROM articles WHERE id = ANY(%(ids)s)
 ), candidates AS (
-    SELECT DISTINCT b.id AS article_id, t.watch_id
+    SELECT b.id AS article_id, t.watch_id
     FROM batch b
-    CROSS JOIN LATERAL unnest(tsvector_to_array(b.tsv)) AS lexeme
-    JOIN watch_terms t ON t.ts_config = b.ts_config AND t.lexeme = lexeme
-    UNION
+    CROSS JOIN LATERAL unnest(tsvector_to_array(b.tsv)) AS word(lexeme)
+    JOIN watch_terms t ON t.ts_config = b.ts_config AND t.lexeme = word.lexeme
+    UNION ALL
     SELECT b.id, q.watch_id
     FROM batch b JOIN watch_queries q ON q.ts_config = b.ts_config AND q.broad
 )
 SELECT c.watch_id, c.article_id, b.story_id
-FROM candidates c
+FROM (SELECT DISTINCT article_id, watch_id FROM candidates) c
 JOIN batch b ON b.id = c.article_id
 JOIN watch_queries q ON q.watch_id = c.watch_id AND q.ts_config = b.ts_config
 JOIN watches w ON w.id = c.watch_id AND NOT w.muted

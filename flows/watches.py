@@ -199,6 +199,16 @@ def list_watches(connection: Connection) -> list[Watch]:
 
 
 def remove_watch(connection: Connection, name: str) -> None:
-    deleted = connection.execute("DELETE FROM watches WHERE name = %s RETURNING id", (name,))
-    if deleted.fetchone() is None:
-        raise WatchError(f"no watch named {name!r}")
+    """Remove a watch, its alerts and what is not sent yet; sent deliveries stay as history."""
+    with connection.transaction():
+        deleted = connection.execute(
+            "DELETE FROM watches WHERE name = %s RETURNING id", (name,)
+        ).fetchone()
+        if deleted is None:
+            raise WatchError(f"no watch named {name!r}")
+        connection.execute(
+            """DELETE FROM deliveries d USING alerts al
+               WHERE al.id = d.alert_id AND al.watch_id = %s AND d.email_id IS NULL""",
+            (deleted["id"],),
+        )
+        connection.execute("DELETE FROM alerts WHERE watch_id = %s", (deleted["id"],))
