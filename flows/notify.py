@@ -192,6 +192,7 @@ def email_items(connection: Connection, email_id: int) -> list[AlertItem]:
     rows = connection.execute(
         f"""SELECT w.name AS watch_name, w.query AS watch_query, ar.title, ar.publisher,
                    ar.published_at, ar.url, ar.canonical_url, ar.source, ar.original_url,
+                   al.story_id,
                    ts_headline(ar.ts_config, ar.body, websearch_to_tsquery(ar.ts_config, w.query),
                                '{_HEADLINE_OPTIONS}') AS snippet,
                    coalesce((SELECT array_agg(DISTINCT coalesce(o.publisher, o.source))

@@ -32,6 +32,7 @@ class AlertItem:
     canonical_url: str
     snippet: str
     source: str = ""
+    story_id: int = 0
     original_url: str | None = None
     also_carried_by: tuple[str, ...] = ()
 
@@ -104,6 +105,8 @@ def render_email(
     message["Message-ID"] = message_id
     message["List-Unsubscribe"] = _list_unsubscribe(sender, items)
     message["X-Newswatch-Watches"] = ", ".join(_watch_names(items))
+    # Story ids (ours, not page values): lets an operator or a test audit who was told what.
+    message["X-Newswatch-Stories"] = " ".join(str(i) for i in sorted({i.story_id for i in items}))
     message.set_content(_plain_body(items, digest))
     message.add_alternative(_html_body(items, digest), subtype="html")
     return message
