@@ -86,8 +86,9 @@ def record_errors(connection: Connection, run_id: int, errors: list[FetchError])
 
 _INSERT_ARTICLE = """
 INSERT INTO articles (source, url, canonical_url, content_hash, title, body, publisher,
-                      published_at, language, hashtags, fetched_at, run_id, ts_config)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig)
+                      published_at, language, hashtags, fetched_at, run_id, ts_config,
+                      original_url)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -132,6 +133,7 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.fetched_at,
             run_id,
             ts_config_for(article.language),
+            article.original_url,
         ),
     ).fetchone()
     if row is not None:
