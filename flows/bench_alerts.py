@@ -60,11 +60,21 @@ def register(commands: Any, bench_commands: Any) -> None:
     )
     bench.add_argument("--watches", type=int, default=10_000, metavar="N")
     bench.add_argument("--articles", type=int, default=1_000, metavar="M")
-    bench.add_argument("--verify", type=int, default=300, metavar="K",
-                       help="check K watches against a plain @@ over all articles (0: skip)")
+    bench.add_argument(
+        "--verify",
+        type=int,
+        default=300,
+        metavar="K",
+        help="check K watches against a plain @@ over all articles (0: skip)",
+    )
     bench.add_argument("--seed", type=int, default=4)
-    bench.add_argument("--topic-share", type=float, default=0.02, metavar="F",
-                       help="share of watches that quote a topic phrase instead of a name")
+    bench.add_argument(
+        "--topic-share",
+        type=float,
+        default=0.02,
+        metavar="F",
+        help="share of watches that quote a topic phrase instead of a name",
+    )
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures here")
     bench.set_defaults(handler=_bench_command)
 
@@ -92,7 +102,7 @@ def scratch_database(server_url: str) -> Iterator[str]:
     params = psycopg.conninfo.conninfo_to_dict(server_url)
     params["dbname"] = name
     try:
-        yield psycopg.conninfo.make_conninfo(**params)
+        yield psycopg.conninfo.make_conninfo("", **params)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -196,18 +206,26 @@ def _populate(connection: db.Connection, corpus: _Corpus, watches: int, articles
                 url = f"http://bench.invalid/article/{number}"
                 copy.write_row(
                     (
-                        "bench", url, url, f"h{number}", title, body, lang,
-                        "2026-11-28T06:00:00Z", run_id, _CONFIG[lang],
+                        "bench",
+                        url,
+                        url,
+                        f"h{number}",
+                        title,
+                        body,
+                        lang,
+                        "2026-11-28T06:00:00Z",
+                        run_id,
+                        _CONFIG[lang],
                     )
                 )
         cursor.execute("UPDATE articles SET story_id = id")
         with cursor.copy("COPY watches (id, name, query, language, ts_config) FROM STDIN") as copy:
             for number in range(1, watches + 1):
                 choice = corpus.random.random()
-                lang = "en" if choice < 0.2 else "ar" if choice < 0.3 else None
-                query = corpus.query(lang or ("ar" if corpus.random.random() < 0.25 else "en"))
+                only: str | None = "en" if choice < 0.2 else "ar" if choice < 0.3 else None
+                query = corpus.query(only or ("ar" if corpus.random.random() < 0.25 else "en"))
                 copy.write_row(
-                    (number, f"watch-{number}", query, lang, _CONFIG[lang] if lang else None)
+                    (number, f"watch-{number}", query, only, _CONFIG[only] if only else None)
                 )
         cursor.execute("SELECT setval('watches_id_seq', %s)", (watches,))
         cursor.execute(

@@ -123,9 +123,16 @@ def _create_email(
         "UPDATE deliveries SET email_id = %s WHERE id = ANY(%s)", (email["id"], delivery_ids)
     )
     message = render_email(
-        recipient, sender, message_id, moment, email_items(connection, email["id"]), bool(digest_day)
+        recipient,
+        sender,
+        message_id,
+        moment,
+        email_items(connection, email["id"]),
+        bool(digest_day),
     )
-    connection.execute("UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"]))
+    connection.execute(
+        "UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"])
+    )
     return True
 
 

@@ -169,11 +169,11 @@ def _html_item(item: AlertItem) -> str:
     )
     title_url = item.original_url if _safe_url(item.original_url) else item.canonical_url
     return (
-        "<div style='margin:0 0 20px 0'>"
+        "<div dir='auto' style='margin:0 0 20px 0'>"
         + _link(title_url, item.title, "font-size:16px;font-weight:bold;color:#1a4f8b")
         + "<div style='color:#666;font-size:13px'>"
         + esc(_one_line(item.publisher or "unknown publisher"))
-        + f" &middot; {esc(_when(item.published_at))}</div>"
+        + f" &middot; <span dir='ltr'>{esc(_when(item.published_at))}</span></div>"
         + f"<p style='margin:6px 0;font-size:14px'>{_html_snippet(item.snippet)}</p>"
         + carried
         + "<div style='font-size:13px'>"

@@ -75,10 +75,18 @@ def article(
     )
 
 
-FERRY = article("f" * 32, "Island council approves electric ferry for northern crossing",
-                FERRY_BODY, "Harbour Herald")
-FERRY_REWRITE = article("e" * 32, "Island approves electric ferry for the northern crossing",
-                        FERRY_REWRITE_BODY, "Coastal Courier")
+FERRY = article(
+    "f" * 32,
+    "Island council approves electric ferry for northern crossing",
+    FERRY_BODY,
+    "Harbour Herald",
+)
+FERRY_REWRITE = article(
+    "e" * 32,
+    "Island approves electric ferry for the northern crossing",
+    FERRY_REWRITE_BODY,
+    "Coastal Courier",
+)
 # The same text under another URL (a staging host): caught by the content hash.
 FERRY_ALIAS = replace(
     FERRY,
@@ -86,12 +94,18 @@ FERRY_ALIAS = replace(
     canonical_url="https://test.daily8.com/en/article/" + "f" * 32,
     publisher="Harbour Herald",
 )
-ORCHARD = article("a" * 32, "Late frost leaves valley orchards facing smallest apple harvest",
-                  ORCHARD_BODY, "Valley Post")
-RAIL = article("c" * 32, "Coastal railway closes on Sundays for signalling work", RAIL_BODY,
-               "Rail Weekly")
-WATER_AR = article("1" * 32, "خطة لتحسين شبكة المياه في الأحياء القديمة", WATER_AR_BODY,
-                   "البلد", language="ar")
+ORCHARD = article(
+    "a" * 32,
+    "Late frost leaves valley orchards facing smallest apple harvest",
+    ORCHARD_BODY,
+    "Valley Post",
+)
+RAIL = article(
+    "c" * 32, "Coastal railway closes on Sundays for signalling work", RAIL_BODY, "Rail Weekly"
+)
+WATER_AR = article(
+    "1" * 32, "خطة لتحسين شبكة المياه في الأحياء القديمة", WATER_AR_BODY, "البلد", language="ar"
+)
 
 FIRST_RUN = [FERRY, ORCHARD, WATER_AR]
 SECOND_RUN = [FERRY_REWRITE, FERRY_ALIAS, RAIL]

@@ -1,8 +1,8 @@
 """newswatch's stages in a process of their own, as a flow run does them (for delivery tests).
 
-    python tests/stage_worker.py run DATABASE_URL GO_FILE BATCH   store, match, queue, deliver
-    python tests/stage_worker.py crash-after-send DATABASE_URL    dies (SIGKILL) right after the
-                                                                  SMTP server accepted a message
+python tests/stage_worker.py run DATABASE_URL GO_FILE BATCH   store, match, queue, deliver
+python tests/stage_worker.py crash-after-send DATABASE_URL    dies (SIGKILL) right after the
+                                                              SMTP server accepted a message
 """
 
 from __future__ import annotations

@@ -96,9 +96,7 @@ def test_rewrite_fixture_is_a_near_copy() -> None:
     assert SAME_STORY_JACCARD <= similarity < 1
 
 
-def test_one_alert_per_story_across_copies_and_reruns(
-    watches: str, smtp_server: SmtpSink
-) -> None:
+def test_one_alert_per_story_across_copies_and_reruns(watches: str, smtp_server: SmtpSink) -> None:
     settings = Settings()
     first = run_stages(watches, fx.FIRST_RUN, settings)
     assert first.sent == 2 and first.failed == 0  # one e-mail per recipient
@@ -231,8 +229,14 @@ def test_two_runs_at_once_tell_each_story_once(
         go_file = tmp_path / f"go-{round_number}"
         workers = [
             subprocess.Popen(
-                [sys.executable, str(TESTS_DIR / "stage_worker.py"), "run", watches,
-                 str(go_file), batch],
+                [
+                    sys.executable,
+                    str(TESTS_DIR / "stage_worker.py"),
+                    "run",
+                    watches,
+                    str(go_file),
+                    batch,
+                ],
                 env=_worker_env(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -308,5 +312,7 @@ def test_muted_watch_gets_nothing_until_unmuted(clean_db: str, settings: Setting
     with db.connect(clean_db) as connection:
         set_muted(connection, "ferry", False)
     assert run_stages(clean_db, [fx.ORCHARD], settings, transport=outbox).sent == 0
-    assert run_stages(clean_db, [fx.RAIL, replace_slug(fx.FERRY)], settings,
-                      transport=outbox).sent == 1
+    assert (
+        run_stages(clean_db, [fx.RAIL, replace_slug(fx.FERRY)], settings, transport=outbox).sent
+        == 1
+    )

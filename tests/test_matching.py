@@ -70,7 +70,11 @@ def test_random_queries_match_like_plain_websearch(clean_db: str) -> None:
     """A sample of generated queries over the articles' own words, all syntax forms mixed."""
     chance = random.Random(7)
     words = sorted(
-        {w for a in (fx.FERRY, fx.ORCHARD, fx.RAIL, fx.WATER_AR) for w in re.findall(r"\w{3,}", a.body)}
+        {
+            w
+            for a in (fx.FERRY, fx.ORCHARD, fx.RAIL, fx.WATER_AR)
+            for w in re.findall(r"\w{3,}", a.body)
+        }
     )
     with db.connect(clean_db) as connection:
         for number in range(300):

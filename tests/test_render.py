@@ -57,7 +57,7 @@ def test_email_parts_headers_and_escaping(clean_db: str, settings: Settings) -> 
     assert "href='https://harbour-herald.example/news/ferry?a=1&amp;b=&lt;2&gt;'" in page
     assert "href='https://www.daily8.com/en/article/" + "f" * 32 + "'" in page
     assert "Also carried by Coastal Courier" in page
-    assert 'newswatch watch mute &quot;ferry &lt;watch&gt;&quot;' in page
+    assert "newswatch watch mute &quot;ferry &lt;watch&gt;&quot;" in page
 
     assert "*ferry*" in plain.lower()
     assert "Original: https://harbour-herald.example/news/ferry?a=1&b=<2>" in plain
@@ -70,12 +70,19 @@ def test_javascript_urls_never_become_links(clean_db: str, settings: Settings) -
     from flows.render import AlertItem, render_email
 
     item = AlertItem(
-        watch_name="w", watch_query="q", title="t", publisher="p", published_at=None,
-        url="javascript:alert(1)", canonical_url="javascript:alert(1)", snippet="s",
+        watch_name="w",
+        watch_query="q",
+        title="t",
+        publisher="p",
+        published_at=None,
+        url="javascript:alert(1)",
+        canonical_url="javascript:alert(1)",
+        snippet="s",
         original_url="data:text/html,<script>x</script>",
     )
-    message = render_email("a@example.com", settings.mail_from, "<id@newswatch>",
-                           fx.FETCHED, [item])
+    message = render_email(
+        "a@example.com", settings.mail_from, "<id@newswatch>", fx.FETCHED, [item]
+    )
     html_part = message.get_body(("html",))
     assert html_part is not None
     page = html_part.get_content()

@@ -10,8 +10,8 @@ from site_articles import site_articles
 
 from flows import db
 from flows.models import Article
-from flows.stories import SAME_STORY_JACCARD, jaccard, link_story, shingles
 from flows.store import start_run, store_articles
+from flows.stories import SAME_STORY_JACCARD, jaccard, link_story, shingles
 from flows.testsite import TestSite
 
 
@@ -35,7 +35,9 @@ def test_thresholds_separate_rewrites_from_distinct_stories(test_site: TestSite)
         for a, b in itertools.combinations(sorted(sets), 2)
         if frozenset((a, b)) not in rewrite_pairs
     ]
-    print(f"rewrites {sorted(round(x, 3) for x in rewrite_scores)}, distinct max {max(distinct_scores):.4f}")
+    print(
+        f"rewrites {sorted(round(x, 3) for x in rewrite_scores)}, distinct max {max(distinct_scores):.4f}"
+    )
     assert min(rewrite_scores) >= SAME_STORY_JACCARD + 0.1
     assert max(distinct_scores) <= SAME_STORY_JACCARD - 0.4
 
@@ -122,9 +124,7 @@ def test_concurrent_writers_link_to_one_story(test_site: TestSite, clean_db: str
             thread.join(timeout=1.5)
             blocked_while_a_open = thread.is_alive()
         thread.join(timeout=30)
-        stories = connection_a.execute(
-            "SELECT id, story_id FROM articles ORDER BY id"
-        ).fetchall()
+        stories = connection_a.execute("SELECT id, story_id FROM articles ORDER BY id").fetchall()
     assert blocked_while_a_open
     assert [r["story_id"] for r in stories] == [row["id"], row["id"]]
     assert outcome["b"] == stories[1]["id"]

@@ -17,18 +17,45 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def test_watch_lifecycle(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "watch", "add", "kursk", "Kursk", "--email", "a@example.com")
-    assert code == 0 and "added watch kursk: Kursk  -> a@example.com  (any language, instant)" in out
+    assert (
+        code == 0 and "added watch kursk: Kursk  -> a@example.com  (any language, instant)" in out
+    )
     code, out, _ = _run(
-        capsys, "watch", "add", "water", "المياه", "--email", "b@example.com",
-        "--email", "c@example.com", "--language", "ar", "--mode", "digest", "--digest-hour", "9",
+        capsys,
+        "watch",
+        "add",
+        "water",
+        "المياه",
+        "--email",
+        "b@example.com",
+        "--email",
+        "c@example.com",
+        "--language",
+        "ar",
+        "--mode",
+        "digest",
+        "--digest-hour",
+        "9",
     )
     assert code == 0
     assert "water: المياه  -> b@example.com, c@example.com  (ar, digest at 09:00 UTC)" in out
 
-    code, out, _ = _run(capsys, "watch", "edit", "kursk", "--query", '"Kursk region" -football',
-                        "--email", "d@example.com", "--mode", "digest")
+    code, out, _ = _run(
+        capsys,
+        "watch",
+        "edit",
+        "kursk",
+        "--query",
+        '"Kursk region" -football',
+        "--email",
+        "d@example.com",
+        "--mode",
+        "digest",
+    )
     assert code == 0
-    assert 'kursk: "Kursk region" -football  -> d@example.com  (any language, digest at 07:00' in out
+    assert (
+        'kursk: "Kursk region" -football  -> d@example.com  (any language, digest at 07:00' in out
+    )
     assert _run(capsys, "watch", "mute", "kursk")[0] == 0
     _, out, _ = _run(capsys, "watch", "list")
     assert "digest at 07:00 UTC, muted)" in out and out.count("\n") == 2
@@ -47,15 +74,23 @@ def test_watch_lifecycle(settings: Settings, capsys: pytest.CaptureFixture[str])
     [
         (["watch", "add", "x", '"north korea', "--email", "a@example.com"], "unbalanced quote"),
         (["watch", "add", "--email", "a@example.com", "x", "--", "-sport"], "only excludes words"),
-        (["watch", "add", "x", "the OR a", "--email", "a@example.com", "--language", "en"],
-         "no searchable words"),
+        (
+            ["watch", "add", "x", "the OR a", "--email", "a@example.com", "--language", "en"],
+            "no searchable words",
+        ),
         (["watch", "add", "x", "kursk", "--email", "not-an-address"], "not an e-mail address"),
-        (["watch", "add", "x", "kursk", "--email", "a@example.com", "--email", "b@"],
-         "'b@' is not an e-mail address"),
-        (["watch", "add", "x", "kursk", "--email", "a@example.com", "--language", "xx"],
-         "unknown language 'xx'"),
-        (["watch", "add", "x", "kursk", "--email", "a@example.com", "--digest-hour", "24"],
-         "digest hour must be 0-23"),
+        (
+            ["watch", "add", "x", "kursk", "--email", "a@example.com", "--email", "b@"],
+            "'b@' is not an e-mail address",
+        ),
+        (
+            ["watch", "add", "x", "kursk", "--email", "a@example.com", "--language", "xx"],
+            "unknown language 'xx'",
+        ),
+        (
+            ["watch", "add", "x", "kursk", "--email", "a@example.com", "--digest-hour", "24"],
+            "digest hour must be 0-23",
+        ),
         (["watch", "edit", "nobody", "--query", "kursk"], "no watch named 'nobody'"),
         (["watch", "mute", "nobody"], "no watch named 'nobody'"),
     ],
