@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from flows.db import Connection
 from flows.watch_index import MATCH_PAIRS_SQL, ensure_indexed
 
+# Taking articles off the matching queue (filled by a trigger on insert, see 0003_stories.sql):
+# the deletion commits with the batch's alerts, or rolls back with them.
 _CLAIM_BATCH = """
-SELECT id FROM articles WHERE matched_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+DELETE FROM unmatched_articles WHERE article_id IN (
+    SELECT article_id FROM unmatched_articles ORDER BY article_id LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING article_id AS id
 """
 
 # One alert per (watch, story), naming the first matching copy; then one delivery per
@@ -53,10 +59,10 @@ class MatchResult:
 
 
 def match_new_articles(connection: Connection, run_id: int, batch_size: int = 2000) -> MatchResult:
-    """Create alerts for articles never matched before, marking them matched in the same commit.
+    """Create alerts for queued articles, taking them off the queue in the same commit.
 
     Claiming with SKIP LOCKED lets concurrent runs share the work; a crash leaves the batch
-    unmatched, so the next run picks it up: nothing lost, nothing twice.
+    queued, so the next run picks it up: nothing lost, nothing twice.
     """
     result = MatchResult()
     watches: set[int] = set()
@@ -77,7 +83,6 @@ def match_new_articles(connection: Connection, run_id: int, batch_size: int = 20
             row = connection.execute(_MATCH, {"run_id": run_id, "ids": ids}).fetchone()
             connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
             assert row is not None
-            connection.execute("UPDATE articles SET matched_at = now() WHERE id = ANY(%s)", (ids,))
         result.articles_matched += len(ids)
         result.alerts_new += int(row["alerts"])
         result.deliveries_new += int(row["deliveries"])

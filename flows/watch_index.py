@@ -149,15 +149,18 @@ FREQUENCY_SAMPLE = 2000
 def _frequencies(connection: Connection, ts_config: str, lexemes: set[str]) -> dict[str, int]:
     if not lexemes:
         return {}
+    # The planner cannot size the array and may probe it per article lexeme: force a hash join.
+    connection.execute("SET LOCAL enable_nestloop = off")
     rows = connection.execute(
-        """SELECT word AS lexeme, count(*) AS documents
+        """SELECT word.lexeme, count(*) AS documents
            FROM (SELECT tsv FROM articles WHERE ts_config = %s::regconfig
                  ORDER BY id DESC LIMIT %s) recent
-           CROSS JOIN LATERAL unnest(tsvector_to_array(recent.tsv)) AS word
-           WHERE word = ANY(%s)
-           GROUP BY word""",
+           CROSS JOIN LATERAL unnest(tsvector_to_array(recent.tsv)) AS word(lexeme)
+           JOIN unnest(%s::text[]) AS wanted(lexeme) ON wanted.lexeme = word.lexeme
+           GROUP BY word.lexeme""",
         (ts_config, FREQUENCY_SAMPLE, sorted(lexemes)),
     ).fetchall()
+    connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
     return {row["lexeme"]: int(row["documents"]) for row in rows}
 
 
@@ -165,17 +168,28 @@ def ensure_indexed(connection: Connection, ts_configs: list[str]) -> int:
     """Index, for each configuration, the watches that match it and are not indexed yet."""
     indexed = 0
     for ts_config in ts_configs:
+        # Found first, inserted second: an anti-join inside the INSERT would rescan the rows
+        # the INSERT itself adds (quadratic in the number of new watches).
+        missing = [
+            row["id"]
+            for row in connection.execute(
+                """SELECT w.id FROM watches w
+                   WHERE (w.ts_config IS NULL OR w.ts_config = %(cfg)s::regconfig)
+                     AND NOT EXISTS (SELECT 1 FROM watch_queries q
+                                     WHERE q.watch_id = w.id AND q.ts_config = %(cfg)s::regconfig)""",
+                {"cfg": ts_config},
+            )
+        ]
+        if not missing:
+            continue
         rows = connection.execute(
             """INSERT INTO watch_queries (watch_id, ts_config, query, broad)
                SELECT w.id, %(cfg)s::regconfig, websearch_to_tsquery(%(cfg)s::regconfig, w.query),
                       false
-               FROM watches w
-               WHERE (w.ts_config IS NULL OR w.ts_config = %(cfg)s::regconfig)
-                 AND NOT EXISTS (SELECT 1 FROM watch_queries q
-                                 WHERE q.watch_id = w.id AND q.ts_config = %(cfg)s::regconfig)
+               FROM unnest(%(ids)s::bigint[]) AS m(id) JOIN watches w ON w.id = m.id
                ON CONFLICT DO NOTHING
                RETURNING watch_id, query::text AS query_text""",
-            {"cfg": ts_config},
+            {"cfg": ts_config, "ids": missing},
         ).fetchall()
         if not rows:
             continue

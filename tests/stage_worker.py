@@ -37,10 +37,14 @@ def main(argv: list[str]) -> int:
         if mode == "crash-after-send":
             notify.deliver_pending(connection, CrashAfterSend(settings), settings.mail_from)
             return 0
-        go_file, batch = Path(argv[2]), argv[3]
+        go_file = Path(argv[2])
         deadline = time.monotonic() + 60
         while not go_file.exists() and time.monotonic() < deadline:
             time.sleep(0.005)
+        if mode == "deliver":
+            notify.deliver_pending(connection, SmtpTransport(settings), settings.mail_from)
+            return 0
+        batch = argv[3]
         articles = getattr(alert_fixtures, batch)
         run_id = store.start_run(connection, ["daily8"])
         store.store_articles(connection, articles, run_id)

@@ -256,6 +256,47 @@ def test_two_runs_at_once_tell_each_story_once(
     assert stored_story_count(watches) == 4
 
 
+def test_two_senders_at_once_send_each_email_once(
+    watches: str, smtp_server: SmtpSink, tmp_path: Path
+) -> None:
+    settings = Settings()
+    many = [
+        fx.article(
+            f"{n:032x}",
+            f"Harbour notice {n}",
+            f"{fx.FERRY_BODY} Notice number {n}x{n}.",
+            "Harbour Herald",
+        )
+        for n in range(40)
+    ]
+    with db.connect(watches) as connection:
+        for number in range(12):
+            add_watch(connection, f"desk-{number}", "ferry", f"desk{number}@example.com")
+        run_id = store.start_run(connection, ["daily8"])
+        store.store_articles(connection, [fx.ORCHARD, *many], run_id)
+        alerts.match_new_articles(connection, run_id)
+        queued = notify.queue_emails(connection, run_id, settings.mail_from)
+    assert queued.instant == 14
+    go_file = tmp_path / "go"
+    senders = [
+        subprocess.Popen(
+            [sys.executable, str(TESTS_DIR / "stage_worker.py"), "deliver", watches, str(go_file)],
+            env=_worker_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    go_file.touch()
+    for sender in senders:
+        _, stderr = sender.communicate(timeout=180)
+        assert sender.returncode == 0, stderr
+    messages = received(smtp_server)
+    message_ids = [str(m["Message-ID"]) for m in messages]
+    assert len(message_ids) == 14 == len(set(message_ids))
+    assert_each_story_once(messages)
+
+
 def test_digest_once_a_day_at_its_hour(clean_db: str, settings: Settings) -> None:
     with db.connect(clean_db) as connection:
         add_watch(connection, "ferry-digest", "ferry", ANALYST, mode="digest", digest_hour=9)
