@@ -14,7 +14,11 @@ from flows.settings import Settings
 # Modules that add their own subcommands: each has `register(commands, bench) -> None`, where
 # `commands` holds top-level commands and `bench` the `newswatch bench` ones; a parser it adds
 # sets `handler=callable(args, settings) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ("flows.bench_incremental", "flows.stack_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "flows.bench_incremental",
+    "flows.stack_cli",
+    "flows.bench_alerts",
+)
 
 EPILOG = """\
 Configuration comes from the environment: DATABASE_URL (unset: an embedded PostgreSQL under the
@@ -63,8 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("name")
     add.add_argument("query")
-    add.add_argument("--email", required=True, metavar="ADDR", help="who gets the alerts")
+    _watch_options(add, adding=True)
+    edit = watch_commands.add_parser("edit", help="change a watch (only what is given)")
+    edit.add_argument("name")
+    edit.add_argument("--query", help="new query, web-search syntax")
+    _watch_options(edit, adding=False)
     watch_commands.add_parser("list", help="list watches")
+    for action, text in (("mute", "stop alerts of a watch"), ("unmute", "resume a muted watch")):
+        watch_commands.add_parser(action, help=text).add_argument("name")
     remove = watch_commands.add_parser("remove", help="remove a watch")
     remove.add_argument("name")
 
@@ -85,15 +95,82 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _watch_options(parser: argparse.ArgumentParser, adding: bool) -> None:
+    parser.add_argument(
+        "--email",
+        action="append",
+        required=adding,
+        metavar="ADDR",
+        help="who gets the alerts (repeatable)" + ("" if adding else "; replaces the list"),
+    )
+    parser.add_argument(
+        "--language",
+        metavar="CODE",
+        help="stem the query in this language only (en, ar, de, ...; 'any': each article's own)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("instant", "digest"),
+        default="instant" if adding else None,
+        help="instant: an e-mail per run with matches; digest: at most one a day",
+    )
+    parser.add_argument(
+        "--digest-hour",
+        type=int,
+        default=7 if adding else None,
+        metavar="H",
+        help="UTC hour (0-23) from which the daily digest is sent (default 7)",
+    )
+
+
+def _describe(watch: Any) -> str:
+    language = watch.language or "any language"
+    mode = f"digest at {watch.digest_hour:02d}:00 UTC" if watch.mode == "digest" else "instant"
+    muted = ", muted" if watch.muted else ""
+    return (
+        f"{watch.name}: {watch.query}  -> {', '.join(watch.recipients)}"
+        f"  ({language}, {mode}{muted})"
+    )
+
+
 def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
     from flows import db
-    from flows.watches import add_watch, list_watches, remove_watch
+    from flows.watches import (
+        add_watch,
+        edit_watch,
+        list_watches,
+        remove_watch,
+        set_muted,
+    )
 
     with db.connect(db.prepare(settings)) as connection:
-        if args.watch_command == "add":
-            watch = add_watch(connection, args.name, args.query, args.email)
-            print(f"added watch {watch.name!r}: {watch.query}  -> {watch.email}")
-        elif args.watch_command == "remove":
+        action = args.watch_command
+        if action == "add":
+            watch = add_watch(
+                connection,
+                args.name,
+                args.query,
+                args.email,
+                language=args.language,
+                mode=args.mode,
+                digest_hour=args.digest_hour,
+            )
+            print(f"added watch {_describe(watch)}")
+        elif action == "edit":
+            watch = edit_watch(
+                connection,
+                args.name,
+                query=args.query,
+                emails=args.email,
+                language=args.language,
+                mode=args.mode,
+                digest_hour=args.digest_hour,
+            )
+            print(f"changed watch {_describe(watch)}")
+        elif action in ("mute", "unmute"):
+            watch = set_muted(connection, args.name, action == "mute")
+            print(f"{action}d watch {_describe(watch)}")
+        elif action == "remove":
             remove_watch(connection, args.name)
             print(f"removed watch {args.name!r}")
         else:
@@ -101,8 +178,7 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
             if not watches:
                 print("no watches; add one with: newswatch watch add NAME QUERY --email ADDR")
             for watch in watches:
-                muted = "  (muted)" if watch.muted else ""
-                print(f"{watch.name:24} {watch.query:40} {watch.email}{muted}")
+                print(_describe(watch))
     return 0
 
 

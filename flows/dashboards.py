@@ -55,12 +55,13 @@ def new_story_rows(connection: Connection, run_id: int) -> list[dict[str, str]]:
 def alert_rows(connection: Connection, run_id: int) -> list[dict[str, str]]:
     """Alerts this run created, with the e-mail that carries each and whether it went out."""
     rows = connection.execute(
-        """SELECT w.name AS watch, w.email AS recipient, ar.title, ar.canonical_url,
+        """SELECT w.name AS watch, d.recipient, ar.title, ar.canonical_url,
                   e.message_id, e.sent_at, e.delivered_via, e.last_error
            FROM alerts al
            JOIN watches w ON w.id = al.watch_id
            JOIN articles ar ON ar.id = al.article_id
-           LEFT JOIN emails e ON e.id = al.email_id
+           LEFT JOIN deliveries d ON d.alert_id = al.id
+           LEFT JOIN emails e ON e.id = d.email_id
            WHERE al.run_id = %s ORDER BY w.name, al.id LIMIT %s""",
         (run_id, MAX_TABLE_ROWS),
     ).fetchall()

@@ -64,7 +64,7 @@ def match(database_url: str, run_id: int) -> alerts.MatchResult:
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def send_alerts(database_url: str, run_id: int, settings: Settings) -> notify.DeliveryResult:
     with db.connect(database_url) as connection:
-        notify.queue_emails(connection, run_id)
+        notify.queue_emails(connection, run_id, settings.mail_from)
         return notify.deliver_pending(connection, transport_for(settings), settings.mail_from)
 
 

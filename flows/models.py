@@ -41,6 +41,8 @@ class Article:
     publisher: str | None = None
     published_at: datetime | None = None
     hashtags: tuple[str, ...] = ()
+    # The original publisher's page, when the source names it (Daily8 pages do not).
+    original_url: str | None = None
 
 
 @dataclass

@@ -1,4 +1,9 @@
-"""Alert e-mails: one per recipient, HTML and plain text, every page value escaped."""
+"""Alert e-mails: one per recipient, HTML and plain text, every page value escaped.
+
+Values from pages (titles, publishers, snippets, URLs) never reach a header unflattened (a CR/LF
+cannot start a header) nor HTML unescaped (a `<script>` title stays text); links are only made
+from http(s) URLs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
+from urllib.parse import quote, urlsplit
 
 # ts_headline marks matches with these; they cannot occur in stored text (control characters are
 # removed at extraction), so they are safe to swap for markup after escaping.
@@ -25,11 +31,22 @@ class AlertItem:
     url: str
     canonical_url: str
     snippet: str
+    source: str = ""
+    story_id: int = 0
+    original_url: str | None = None
+    also_carried_by: tuple[str, ...] = ()
 
 
 def _one_line(text: str) -> str:
     """Header-safe: a title holding CR/LF must not start a new header."""
     return " ".join(text.split())
+
+
+def _safe_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    url = _one_line(url)
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
 def _plain_snippet(snippet: str) -> str:
@@ -45,26 +62,53 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%d %b %Y %H:%M UTC") if moment else "time unknown"
 
 
-def subject_for(items: list[AlertItem]) -> str:
-    watch_names = sorted({item.watch_name for item in items})
+def _watch_names(items: list[AlertItem]) -> list[str]:
+    return sorted({_one_line(item.watch_name) for item in items})
+
+
+def subject_for(items: list[AlertItem], digest: bool = False) -> str:
     noun = "story" if len(items) == 1 else "stories"
-    return _one_line(f"newswatch: {len(items)} new {noun} for {', '.join(watch_names)}")[:200]
+    names = ", ".join(_watch_names(items))
+    if digest:
+        return _one_line(f"newswatch daily digest: {len(items)} {noun} for {names}")[:200]
+    return _one_line(f"newswatch: {len(items)} new {noun} for {names}")[:200]
+
+
+def mute_command(watch_name: str) -> str:
+    return f'newswatch watch mute "{_one_line(watch_name)}"'
+
+
+def _list_unsubscribe(sender: str, items: list[AlertItem]) -> str:
+    """mailto: links to the operator's address asking to mute each watch (RFC 2369)."""
+    address = parseaddr(sender)[1] or "newswatch@localhost"
+    links = [
+        f"<mailto:{address}?subject={quote('mute ' + name, safe='')}>"
+        for name in _watch_names(items)
+    ]
+    return ", ".join(links)
 
 
 def render_email(
-    recipient: str, sender: str, message_id: str, created_at: datetime, items: list[AlertItem]
+    recipient: str,
+    sender: str,
+    message_id: str,
+    created_at: datetime,
+    items: list[AlertItem],
+    digest: bool = False,
 ) -> EmailMessage:
     """The same rows always give the same message, so a resend after a crash is identical."""
     message = EmailMessage()
-    message["Subject"] = subject_for(items)
+    message["Subject"] = subject_for(items, digest)
     message["From"] = sender
     message["To"] = Address(addr_spec=recipient)
     message["Date"] = format_datetime(created_at)
     message["Message-ID"] = message_id
-    message["List-Unsubscribe"] = "<mailto:newswatch@localhost?subject=mute>"
-    message["X-Newswatch-Watches"] = _one_line(", ".join(sorted({i.watch_name for i in items})))
-    message.set_content(_plain_body(items))
-    message.add_alternative(_html_body(items), subtype="html")
+    message["List-Unsubscribe"] = _list_unsubscribe(sender, items)
+    message["X-Newswatch-Watches"] = ", ".join(_watch_names(items))
+    # Story ids (ours, not page values): lets an operator or a test audit who was told what.
+    message["X-Newswatch-Stories"] = " ".join(str(i) for i in sorted({i.story_id for i in items}))
+    message.set_content(_plain_body(items, digest))
+    message.add_alternative(_html_body(items, digest), subtype="html")
     return message
 
 
@@ -75,8 +119,12 @@ def _grouped(items: list[AlertItem]) -> dict[str, list[AlertItem]]:
     return groups
 
 
-def _plain_body(items: list[AlertItem]) -> str:
-    lines: list[str] = []
+def _carriers(item: AlertItem) -> str:
+    return ", ".join(_one_line(name) for name in item.also_carried_by)
+
+
+def _plain_body(items: list[AlertItem], digest: bool) -> str:
+    lines: list[str] = ["newswatch daily digest" if digest else "newswatch alert", ""]
     for watch_name, group in _grouped(items).items():
         lines.append(f"Watch: {_one_line(watch_name)}  ({_one_line(group[0].watch_query)})")
         lines.append("=" * 60)
@@ -86,36 +134,72 @@ def _plain_body(items: list[AlertItem]) -> str:
                 f"  {_one_line(item.publisher or 'unknown publisher')} | {_when(item.published_at)}"
             )
             lines.append(f"  {_plain_snippet(item.snippet)}")
-            lines.append(f"  {item.canonical_url}")
+            if item.also_carried_by:
+                lines.append(f"  Also carried by {_carriers(item)}")
+            original = _safe_url(item.original_url)
+            if original:
+                lines.append(f"  Original: {original}")
+            copy = _safe_url(item.canonical_url)
+            if copy:
+                lines.append(f"  {_one_line(item.source or 'aggregator')} copy: {copy}")
             lines.append("")
-    lines.append("To stop these alerts: newswatch watch remove NAME")
+        lines.append(f"To stop this watch: {mute_command(watch_name)}")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
-def _html_body(items: list[AlertItem]) -> str:
+def _link(url: str | None, text: str, style: str = "") -> str:
+    safe = _safe_url(url)
+    label = html.escape(_one_line(text))
+    if not safe:
+        return label
+    return f"<a href='{html.escape(safe, quote=True)}' style='{style}'>{label}</a>"
+
+
+def _html_item(item: AlertItem) -> str:
     esc = html.escape
+    links = []
+    if _safe_url(item.original_url):
+        links.append(_link(item.original_url, f"Read at {item.publisher or 'the publisher'}"))
+    links.append(_link(item.canonical_url, f"{item.source or 'aggregator'} copy"))
+    carried = (
+        f"<div style='color:#555;font-size:13px'>Also carried by {esc(_carriers(item))}</div>"
+        if item.also_carried_by
+        else ""
+    )
+    title_url = item.original_url if _safe_url(item.original_url) else item.canonical_url
+    return (
+        "<div dir='auto' style='margin:0 0 20px 0'>"
+        + _link(title_url, item.title, "font-size:16px;font-weight:bold;color:#1a4f8b")
+        + "<div style='color:#666;font-size:13px'>"
+        + esc(_one_line(item.publisher or "unknown publisher"))
+        + f" &middot; <span dir='ltr'>{esc(_when(item.published_at))}</span></div>"
+        + f"<p style='margin:6px 0;font-size:14px'>{_html_snippet(item.snippet)}</p>"
+        + carried
+        + "<div style='font-size:13px'>"
+        + " &middot; ".join(links)
+        + "</div></div>"
+    )
+
+
+def _html_body(items: list[AlertItem], digest: bool) -> str:
+    esc = html.escape
+    heading = "newswatch daily digest" if digest else "newswatch alert"
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>newswatch alert</title></head>",
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{esc(subject_for(items, digest))}</title></head>",
         "<body style='font-family:Arial,Helvetica,sans-serif;max-width:680px;margin:auto;color:#222'>",
-        "<h1 style='font-size:20px;border-bottom:3px solid #c0392b'>newswatch</h1>",
+        f"<h1 style='font-size:20px;border-bottom:3px solid #c0392b'>{heading}</h1>",
     ]
     for watch_name, group in _grouped(items).items():
         parts.append(
             f"<h2 style='font-size:17px'>{esc(_one_line(watch_name))} "
             f"<small style='color:#777'>{esc(_one_line(group[0].watch_query))}</small></h2>"
         )
-        for item in group:
-            parts.append(
-                "<div style='margin:0 0 18px 0'>"
-                f"<a href='{esc(item.canonical_url, quote=True)}' "
-                f"style='font-size:16px;font-weight:bold;color:#1a4f8b'>{esc(_one_line(item.title))}</a>"
-                f"<div style='color:#666;font-size:13px'>{esc(_one_line(item.publisher or 'unknown publisher'))}"
-                f" &middot; {esc(_when(item.published_at))}</div>"
-                f"<p style='margin:6px 0;font-size:14px'>{_html_snippet(item.snippet)}</p>"
-                "</div>"
-            )
-    parts.append(
-        "<p style='color:#999;font-size:12px'>To stop these alerts: "
-        "<code>newswatch watch remove NAME</code></p></body></html>"
-    )
+        parts.extend(_html_item(item) for item in group)
+        parts.append(
+            "<p style='color:#999;font-size:12px'>To stop this watch: "
+            f"<code>{esc(mute_command(watch_name))}</code></p>"
+        )
+    parts.append("</body></html>")
     return "\n".join(parts)

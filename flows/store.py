@@ -9,6 +9,7 @@ import psycopg
 
 from flows.db import Connection
 from flows.models import Article, FetchError, RunSummary
+from flows.stories import link_story
 
 # Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
 TS_CONFIGS = {
@@ -85,8 +86,9 @@ def record_errors(connection: Connection, run_id: int, errors: list[FetchError])
 
 _INSERT_ARTICLE = """
 INSERT INTO articles (source, url, canonical_url, content_hash, title, body, publisher,
-                      published_at, language, hashtags, fetched_at, run_id, ts_config)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig)
+                      published_at, language, hashtags, fetched_at, run_id, ts_config,
+                      original_url)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -131,11 +133,12 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.fetched_at,
             run_id,
             ts_config_for(article.language),
+            article.original_url,
         ),
     ).fetchone()
     if row is not None:
         article_id = int(row["id"])
-        connection.execute("UPDATE articles SET story_id = id WHERE id = %s", (article_id,))
+        link_story(connection, article_id, article.title, article.body)
     else:
         existing = connection.execute(
             "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
