@@ -19,6 +19,7 @@ from typing import Any
 import trafilatura
 from lxml.etree import _Element
 from lxml.html import HtmlElement
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
@@ -73,20 +74,20 @@ def _drop_leading_title(body: _Element, titles: set[str]) -> None:
             body.remove(block)
 
 
+def _extracted_body(root: HtmlElement, url: str | None, options: dict[str, Any]) -> _Element | None:
+    document = trafilatura.bare_extraction(root, url=url, with_metadata=False, **options)
+    return document.body if isinstance(document, Document) else None
+
+
 def extract_body(root: HtmlElement, url: str | None) -> str:
     """The body text of a parsed, cut page (metadata is read elsewhere, much more cheaply)."""
     titles = page_titles(root)
-    document = trafilatura.bare_extraction(
-        root, url=url, with_metadata=False, **TRAFILATURA_OPTIONS
-    )
-    body = document.body if document is not None else None
+    body = _extracted_body(root, url, TRAFILATURA_OPTIONS)
     text = xmltotxt(body, False) if body is not None else ""
     if len(text) < RECALL_FALLBACK_CHARS:
-        recall = trafilatura.bare_extraction(root, url=url, with_metadata=False, **_RECALL_OPTIONS)
-        if recall is not None and recall.body is not None:
-            recall_text = xmltotxt(recall.body, False)
-            if len(recall_text) > 2 * len(text):
-                body = recall.body
+        recall = _extracted_body(root, url, _RECALL_OPTIONS)
+        if recall is not None and len(xmltotxt(recall, False)) > 2 * len(text):
+            body = recall
     if body is None:
         return ""
     _drop_leading_title(body, titles)

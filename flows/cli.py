@@ -14,7 +14,7 @@ from flows.settings import Settings
 # Modules that add their own subcommands: each has `register(commands, bench) -> None`, where
 # `commands` holds top-level commands and `bench` the `newswatch bench` ones; a parser it adds
 # sets `handler=callable(args, settings) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("flows.bench_pipeline", "flows.bench_scale")
 
 EPILOG = """\
 Configuration comes from the environment: DATABASE_URL (unset: an embedded PostgreSQL under the

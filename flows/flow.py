@@ -10,10 +10,10 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import alerts, db, notify, store
-from flows.crawl import CrawlFailed, crawl_source
+from flows.crawl import CrawlFailed
 from flows.mailer import transport_for
 from flows.models import CrawlResult, FetchError, RunSummary
-from flows.pipeline import ExtractionResult, extract_pages
+from flows.pipeline import ExtractionResult, crawl_and_extract
 from flows.settings import Settings
 from flows.sources import Source, load_sources
 
@@ -24,15 +24,19 @@ def prepare_database(settings: Settings) -> str:
 
 
 @task(retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def crawl(source: Source, spool_root: Path, scrapy_settings: dict[str, str]) -> CrawlResult:
+def crawl_extract(
+    source: Source, spool_root: Path, scrapy_settings: dict[str, str]
+) -> tuple[CrawlResult, ExtractionResult]:
+    """Crawl, extracting pages on every core while the crawl goes on (see pipeline.py)."""
     logger = get_run_logger()
     spool_dir = Path(tempfile.mkdtemp(prefix=f"{source.name}-", dir=spool_root))
-    return crawl_source(source, spool_dir, log_line=logger.info, scrapy_settings=scrapy_settings)
-
-
-@task(cache_policy=NO_CACHE)
-def extract(crawl_result: CrawlResult, source: Source) -> ExtractionResult:
-    return extract_pages(crawl_result.pages, source)
+    return crawl_and_extract(
+        source,
+        spool_dir,
+        workers=Settings().extract_workers,
+        log_line=logger.info,
+        scrapy_settings=scrapy_settings,
+    )
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -116,14 +120,13 @@ def _run_source(
     """One source's crawl, extraction and load; its failure is recorded and the run goes on."""
     errors: list[FetchError] = []
     try:
-        crawled = crawl(source, spool_root, scrapy_settings)
+        crawled, extracted = crawl_extract(source, spool_root, scrapy_settings)
     except CrawlFailed as exc:
         errors.append(FetchError(source.name, source.start_urls[0], str(exc)))
         crawled = None
     if crawled is not None:
         summary.pages_fetched += int(crawled.stats.get("response_received_count", 0) or 0)  # type: ignore[call-overload]
         errors += crawled.errors
-        extracted = extract(crawled, source)
         errors += extracted.errors
         stored = load(database_url, extracted, run_id)
         errors += stored.errors
