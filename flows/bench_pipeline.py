@@ -170,17 +170,26 @@ def _group_of(site_pid: int) -> Any:
 # -- the run ------------------------------------------------------------------------------------
 
 
-def stored_bodies(database_url: str, urls: dict[str, str]) -> dict[str, str]:
-    """`{id: stored body}` for each id's URL (canonicalized as stored), via article_urls."""
-    canonical = {page_id: canonicalize_url(url) for page_id, url in urls.items()}
+def stored_bodies(database_url: str, urls: dict[str, list[str]]) -> dict[str, str]:
+    """`{id: stored body}`, found through any of the id's URLs (canonicalized as stored).
+
+    Copies deduplicated within a run leave no URL behind, so every copy's URL is tried.
+    """
+    canonical = {
+        page_id: [canonicalize_url(url) for url in group] for page_id, group in urls.items()
+    }
+    wanted = [url for group in canonical.values() for url in group]
     with db.connect(database_url) as connection:
         rows = connection.execute(
             """SELECT u.url, a.body FROM article_urls u JOIN articles a ON a.id = u.article_id
                WHERE u.url = ANY(%s)""",
-            (list(canonical.values()),),
+            (wanted,),
         ).fetchall()
     by_url = {row["url"]: row["body"] for row in rows}
-    return {page_id: by_url.get(url, "") for page_id, url in canonical.items()}
+    return {
+        page_id: next((by_url[url] for url in group if url in by_url), "")
+        for page_id, group in canonical.items()
+    }
 
 
 def _article_pages(summary: dict[str, Any], base_url: str) -> int:
@@ -293,7 +302,10 @@ def _run_flows(
         started = time.perf_counter()
         second = monitor(sources_file=str(sources_file), scrapy_settings=BENCH_SCRAPY_SETTINGS)
         rerun_seconds = time.perf_counter() - started
-    urls = {page_id: site.base_url + article_path(page_id, 0) for page_id in page_ids}
+    urls = {
+        page_id: [site.base_url + article_path(page_id, copy) for copy in range(args.repeat)]
+        for page_id in page_ids
+    }
     return {
         "pages": _article_pages(first, site.base_url),
         "seconds": seconds,
