@@ -79,14 +79,18 @@ def _extracted_body(root: HtmlElement, url: str | None, options: dict[str, Any])
     return document.body if isinstance(document, Document) else None
 
 
+def _text_length(body: _Element | None) -> int:
+    return 0 if body is None else sum(len(piece.strip()) for piece in body.itertext())
+
+
 def extract_body(root: HtmlElement, url: str | None) -> str:
     """The body text of a parsed, cut page (metadata is read elsewhere, much more cheaply)."""
     titles = page_titles(root)
     body = _extracted_body(root, url, TRAFILATURA_OPTIONS)
-    text = xmltotxt(body, False) if body is not None else ""
-    if len(text) < RECALL_FALLBACK_CHARS:
+    length = _text_length(body)
+    if length < RECALL_FALLBACK_CHARS:
         recall = _extracted_body(root, url, _RECALL_OPTIONS)
-        if recall is not None and len(xmltotxt(recall, False)) > 2 * len(text):
+        if recall is not None and _text_length(recall) > 2 * length:
             body = recall
     if body is None:
         return ""
