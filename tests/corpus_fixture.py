@@ -56,6 +56,9 @@ def write_corpus(folder: Path) -> Path:
     for page_id, (title, paragraphs) in ARTICLES.items():
         html = article_html(title, paragraphs)
         (folder / "html" / f"{page_id}.html.gz").write_bytes(gzip.compress(html.encode("utf-8")))
-        truth[page_id] = {"articleBody": "\n".join(paragraphs), "url": f"https://town.example/{page_id}"}
+        truth[page_id] = {
+            "articleBody": "\n".join(paragraphs),
+            "url": f"https://town.example/{page_id}",
+        }
     (folder / "ground-truth.json").write_text(json.dumps(truth), encoding="utf-8")
     return folder

@@ -52,7 +52,7 @@ def test_layout_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no html/ folder"):
         CorpusSite(tmp_path)
     (tmp_path / "html").mkdir()
-    with pytest.raises(CorpusError, match="no ground-truth.json"):
+    with pytest.raises(CorpusError, match=r"no ground-truth\.json"):
         CorpusSite(tmp_path)
     (tmp_path / "ground-truth.json").write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(CorpusError, match="html/ holds no"):

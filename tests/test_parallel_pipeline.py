@@ -41,9 +41,7 @@ def test_parallel_stage_matches_serial_and_keeps_related_out(
         scrapy_settings=DEMO_SCRAPY_SETTINGS,
     )
     serial = extract_pages(
-        crawl_source(
-            source, tmp_path / "serial", lambda line: None, DEMO_SCRAPY_SETTINGS
-        ).pages,
+        crawl_source(source, tmp_path / "serial", lambda line: None, DEMO_SCRAPY_SETTINGS).pages,
         source,
     )
     assert crawled.pages == []  # bodies stay on disk
