@@ -10,9 +10,11 @@ database. Quality is scored on the bodies as stored in Postgres.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -212,6 +214,8 @@ def run_pipeline_bench(args: argparse.Namespace, settings: Settings) -> int:
     bare_score = score_corpus(bare["bodies"], truths)
 
     work_dir = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
+    # Removed at exit, after Prefect's temporary API (registered later, so stopped first).
+    atexit.register(shutil.rmtree, work_dir, ignore_errors=True)
     with fresh_database(settings, keep=args.keep_db) as database_url:
         # The flow reads its settings from the environment: point it at the fresh database and
         # at a private data dir (outbox, Prefect home); alerts never leave the machine.
