@@ -18,6 +18,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.bench_incremental",
     "flows.stack_cli",
     "flows.bench_alerts",
+    "flows.bench_pipeline",
+    "flows.bench_scale",
 )
 
 EPILOG = """\

@@ -37,6 +37,22 @@ def crawl_source(
     With `database_url`, the crawl is incremental: it skips stored article URLs and fetches entry
     pages conditionally (the URL goes to the child in its environment, not on its command line).
     """
+    run_crawl_process(
+        source, spool_dir, log_line, scrapy_settings, timeout_seconds, database_url=database_url
+    )
+    return read_spool(source.name, spool_dir)
+
+
+def run_crawl_process(
+    source: Source,
+    spool_dir: Path,
+    log_line: Callable[[str], None] = print,
+    scrapy_settings: dict[str, str] | None = None,
+    timeout_seconds: float | None = None,
+    on_start: Callable[[int], None] | None = None,
+    database_url: str | None = None,
+) -> None:
+    """Run the crawl child to its end, raising CrawlFailed; `on_start` gets the child's pid."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
@@ -67,6 +83,8 @@ def crawl_source(
         errors="replace",
         env=environment,
     ) as process:
+        if on_start is not None:
+            on_start(process.pid)
         assert process.stdout is not None
         for line in process.stdout:
             log_line(line.rstrip())
@@ -77,11 +95,10 @@ def crawl_source(
             raise CrawlFailed(f"crawl of {source.name} exceeded {limit:.0f} s") from None
     if returncode != 0:
         raise CrawlFailed(f"crawl of {source.name} exited with status {returncode}")
-    return read_spool(source.name, spool_dir)
 
 
-def iter_spool(spool_dir: Path) -> Iterator[FetchedPage | FetchError]:
-    """Pages and errors in fetch order, bodies read one at a time."""
+def iter_spool(spool_dir: Path, with_bodies: bool = True) -> Iterator[FetchedPage | FetchError]:
+    """Pages and errors in fetch order, bodies read one at a time (or not at all)."""
     manifest = spool_dir / MANIFEST
     if not manifest.exists():
         return
@@ -89,30 +106,43 @@ def iter_spool(spool_dir: Path) -> Iterator[FetchedPage | FetchError]:
         for line in lines:
             record = json.loads(line)
             if record["kind"] == "error":
-                yield FetchError(record["source"], record["url"], record["reason"])
-                continue
-            yield FetchedPage(
-                source=record["source"],
-                url=record["url"],
-                status=int(record["status"]),
-                fetched_at=datetime.fromisoformat(record["fetched_at"]),
-                body=(spool_dir / record["body_file"]).read_bytes(),
-                content_type=record.get("content_type"),
-            )
+                yield spool_error(record)
+            else:
+                yield spool_page(record, spool_dir, with_bodies)
 
 
-def read_spool(source_name: str, spool_dir: Path) -> CrawlResult:
+def spool_error(record: dict[str, Any]) -> FetchError:
+    return FetchError(record["source"], record["url"], record["reason"])
+
+
+def spool_page(record: dict[str, Any], spool_dir: Path, with_body: bool = True) -> FetchedPage:
+    """The page a manifest record describes; its body is read from the spool unless told not to."""
+    return FetchedPage(
+        source=record["source"],
+        url=record["url"],
+        status=int(record["status"]),
+        fetched_at=datetime.fromisoformat(record["fetched_at"]),
+        body=(spool_dir / record["body_file"]).read_bytes() if with_body else b"",
+        content_type=record.get("content_type"),
+    )
+
+
+def read_spool(source_name: str, spool_dir: Path, with_pages: bool = True) -> CrawlResult:
+    """The crawl's pages (unless `with_pages` is False: bodies can be large), errors and stats."""
     result = CrawlResult(source=source_name)
-    for entry in iter_spool(spool_dir):
+    page_count = 0
+    for entry in iter_spool(spool_dir, with_bodies=with_pages):
         if isinstance(entry, FetchError):
             result.errors.append(entry)
         else:
-            result.pages.append(entry)
+            page_count += 1
+            if with_pages:
+                result.pages.append(entry)
     stats_file = spool_dir / "stats.json"
     if stats_file.exists():
         result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
     count = result.stats.get("response_received_count", 0)
-    result.listing_pages = max(int(count) - len(result.pages), 0) if isinstance(count, int) else 0
+    result.listing_pages = max(int(count) - page_count, 0) if isinstance(count, int) else 0
     result.skipped = skipped_from_stats(result.stats)
     validators_file = spool_dir / VALIDATORS_FILE
     if validators_file.exists():

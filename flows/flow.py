@@ -12,11 +12,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
 
 from flows import admin_notices, alerts, crawl_state, dashboards, db, notify, source_runs, store
-from flows.crawl import CrawlFailed, crawl_source
+from flows.crawl import CrawlFailed
 from flows.failure_hooks import notify_admin_of_failure
 from flows.mailer import transport_for
 from flows.models import CrawlResult, FetchError, RunSummary
-from flows.pipeline import ExtractionResult, extract_pages
+from flows.pipeline import ExtractionResult, crawl_and_extract
 from flows.settings import Settings
 from flows.sources import Source, load_sources
 
@@ -27,26 +27,23 @@ def prepare_database(settings: Settings) -> str:
 
 
 @task(retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def crawl(
+def crawl_extract(
     source: Source, spool_root: Path, scrapy_settings: dict[str, str], database_url: str
-) -> CrawlResult:
+) -> tuple[CrawlResult, ExtractionResult]:
+    """Crawl, extracting pages on every core while the crawl goes on (see pipeline.py)."""
     logger = get_run_logger()
     spool_dir = Path(tempfile.mkdtemp(prefix=f"{source.name}-", dir=spool_root))
     progress = dashboards.CrawlProgress(source.name, log_line=logger.info)
-    result = crawl_source(
+    result = crawl_and_extract(
         source,
         spool_dir,
+        workers=Settings().extract_workers,
         log_line=progress,
         scrapy_settings=scrapy_settings,
         database_url=database_url,
     )
     progress.finish()
     return result
-
-
-@task(cache_policy=NO_CACHE)
-def extract(crawl_result: CrawlResult, source: Source) -> ExtractionResult:
-    return extract_pages(crawl_result.pages, source)
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -146,9 +143,9 @@ def _run_source(
     errors: list[FetchError] = []
     line = source_runs.SourceRunStats(source=source.name, crawl_ok=False)
     try:
-        crawled = crawl(source, spool_root, scrapy_settings, database_url)
+        crawled, extracted = crawl_extract(source, spool_root, scrapy_settings, database_url)
     except CrawlFailed as exc:
-        errors.append(FetchError(source.name, source.start_urls[0], str(exc)))
+        errors.append(FetchError(source.name, (source.entry_urls() or [source.name])[0], str(exc)))
         crawled = None
     if crawled is not None:
         line.crawl_ok = True
@@ -157,7 +154,6 @@ def _run_source(
         )
         summary.pages_fetched += int(crawled.stats.get("response_received_count", 0) or 0)  # type: ignore[call-overload]
         errors += crawled.errors
-        extracted = extract(crawled, source)
         errors += extracted.errors
         stored = load(database_url, extracted, run_id)
         errors += stored.errors

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any
 
+from flows.crawl import MANIFEST, read_spool, run_crawl_process, spool_page
 from flows.extract import ExtractionError, extract_article
-from flows.models import Article, FetchedPage, FetchError
+from flows.models import Article, CrawlResult, FetchedPage, FetchError
 from flows.sources import Source
+
+# How often the manifest is polled for new pages while the crawl runs.
+_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -17,30 +28,157 @@ class ExtractionResult:
     duplicates_in_batch: int = 0
 
 
-def extract_pages(pages: Iterable[FetchedPage], source: Source) -> ExtractionResult:
-    """Extract every page; a page that fails is recorded with its reason and the rest go on.
+def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
+    """One page's article, or the reason it has none; never raises."""
+    try:
+        return extract_article(page, source)
+    except ExtractionError as exc:
+        return FetchError(page.source, page.url, str(exc))
+    except Exception as exc:  # an extractor bug on one page must not stop the run
+        return FetchError(page.source, page.url, f"extraction failed: {type(exc).__name__}: {exc}")
 
-    Copies within the batch (same canonical URL or same text) are dropped here, before the
-    database sees them.
-    """
+
+def collect(outcomes: Iterable[Article | FetchError]) -> ExtractionResult:
+    """Gather outcomes in fetch order; copies within the batch (same canonical URL or same text)
+    are dropped here, before the database sees them."""
     result = ExtractionResult()
     seen_urls: set[str] = set()
     seen_hashes: set[str] = set()
-    for page in pages:
-        try:
-            article = extract_article(page, source)
-        except ExtractionError as exc:
-            result.errors.append(FetchError(page.source, page.url, str(exc)))
-            continue
-        except Exception as exc:  # an extractor bug on one page must not stop the run
-            result.errors.append(
-                FetchError(page.source, page.url, f"extraction failed: {type(exc).__name__}: {exc}")
-            )
-            continue
-        if article.canonical_url in seen_urls or article.content_hash in seen_hashes:
+    for outcome in outcomes:
+        if isinstance(outcome, FetchError):
+            result.errors.append(outcome)
+        elif outcome.canonical_url in seen_urls or outcome.content_hash in seen_hashes:
             result.duplicates_in_batch += 1
-            continue
-        seen_urls.add(article.canonical_url)
-        seen_hashes.add(article.content_hash)
-        result.articles.append(article)
+        else:
+            seen_urls.add(outcome.canonical_url)
+            seen_hashes.add(outcome.content_hash)
+            result.articles.append(outcome)
     return result
+
+
+def extract_pages(pages: Iterable[FetchedPage], source: Source) -> ExtractionResult:
+    """Extract every page in this process; a page that fails is recorded and the rest go on."""
+    return collect(extract_one(page, source) for page in pages)
+
+
+# -- crawl and extract at once, on every core -------------------------------------------------
+
+_worker_source: Source | None = None
+
+
+def _init_worker(source_json: str) -> None:
+    global _worker_source
+    _worker_source = Source.model_validate_json(source_json)
+
+
+def _extract_spooled(spool_dir: str, record: dict[str, Any]) -> Article | FetchError:
+    assert _worker_source is not None, "extraction worker not initialised"
+    try:
+        page = spool_page(record, Path(spool_dir))
+    except OSError as exc:
+        return FetchError(record["source"], record["url"], f"spooled page unreadable: {exc}")
+    return extract_one(page, _worker_source)
+
+
+class _ManifestTail:
+    """New complete lines of a manifest that another process is still appending to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+        self._partial = ""
+
+    def read_new(self) -> list[dict[str, Any]]:
+        if self._file is None:
+            if not self.path.exists():
+                return []
+            self._file = self.path.open(encoding="utf-8")
+        chunk = self._file.read()
+        if not chunk:
+            return []
+        lines = (self._partial + chunk).split("\n")
+        self._partial = lines.pop()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def resolve_workers(workers: int) -> int:
+    """0 means one extraction process per core this process may use."""
+    if workers > 0:
+        return workers
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def crawl_and_extract(
+    source: Source,
+    spool_dir: Path,
+    workers: int = 0,
+    log_line: Callable[[str], None] = print,
+    scrapy_settings: dict[str, str] | None = None,
+    timeout_seconds: float | None = None,
+    database_url: str | None = None,
+) -> tuple[CrawlResult, ExtractionResult]:
+    """Crawl one source and extract its pages while the crawl still runs, on `workers` processes.
+
+    Extraction is the costly part of a run; feeding a process pool from the spool as pages land
+    keeps every core busy instead of extracting after the crawl on one. Raises CrawlFailed like
+    `crawl_source`; page bodies stay on disk, so memory does not grow with the crawl.
+    """
+    failures: list[BaseException] = []
+
+    def crawl() -> None:
+        try:
+            run_crawl_process(
+                source,
+                spool_dir,
+                log_line,
+                scrapy_settings,
+                timeout_seconds,
+                database_url=database_url,
+            )
+        except BaseException as exc:
+            failures.append(exc)
+
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    crawler = threading.Thread(target=crawl, name=f"crawl-{source.name}", daemon=True)
+    tail = _ManifestTail(spool_dir / MANIFEST)
+    pending: list[tuple[dict[str, Any], Future[Article | FetchError]]] = []
+    with ProcessPoolExecutor(
+        resolve_workers(workers),
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(source.model_dump_json(),),
+    ) as pool:
+        crawler.start()
+        try:
+            while True:
+                crawl_over = not crawler.is_alive()
+                for record in tail.read_new():
+                    if record["kind"] == "page":  # fetch errors are read with the stats below
+                        future = pool.submit(_extract_spooled, str(spool_dir), record)
+                        pending.append((record, future))
+                if crawl_over:
+                    break
+                crawler.join(_POLL_SECONDS)
+        finally:
+            tail.close()
+        outcomes = [_outcome(record, future) for record, future in pending]
+    if failures:
+        raise failures[0]
+    return read_spool(source.name, spool_dir, with_pages=False), collect(outcomes)
+
+
+def _outcome(record: dict[str, Any], future: Future[Article | FetchError]) -> Article | FetchError:
+    try:
+        return future.result()
+    except (
+        Exception
+    ) as exc:  # a worker died (killed, out of memory): that page is lost, not the run
+        reason = f"extraction worker failed: {type(exc).__name__}: {exc}"
+        return FetchError(record["source"], record["url"], reason)

@@ -1,0 +1,143 @@
+"""What the benchmarks share: a throw-away database, and memory sampling by process group."""
+
+from __future__ import annotations
+
+import platform
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+import psycopg
+
+from flows import db
+from flows.settings import Settings
+
+
+def _with_database(url: str, name: str) -> str:
+    """The same server's URL with another database name (yoyo needs a URL, not key=value)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@contextmanager
+def fresh_database(settings: Settings, keep: bool = False) -> Iterator[str]:
+    """A new, migrated database on the configured (or embedded) server, dropped afterwards."""
+    server_url = db.database_url(settings)
+    name = f"newswatch_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server_url, name)
+    try:
+        db.migrate(url)
+        yield url
+    finally:
+        if not keep:
+            with psycopg.connect(server_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_server_pid(database_url: str) -> int | None:
+    """The postmaster's pid when the server runs on this machine (a backend's parent), else None."""
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT pg_backend_pid()").fetchone()
+        try:  # asked while the backend still exists: it ends with the connection
+            return psutil.Process(int(row[0])).ppid() if row else None
+        except psutil.Error:
+            return None
+
+
+def _tree_rss(root: psutil.Process) -> int:
+    total = 0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+@dataclass
+class RssSampler:
+    """Samples resident memory every `interval` seconds in a thread; keeps the peak of each group.
+
+    `pipeline`: this process and its descendants except the ones `exclude` names (e.g. the
+    Prefect API server, the site being crawled), which are measured as their own groups; the
+    Postgres server (postmaster and its children) is a group when its pid is known.
+    """
+
+    exclude: Callable[[psutil.Process], str | None]
+    postgres_pid: int | None = None
+    interval: float = 0.1
+    peaks_mb: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def sample(self) -> dict[str, int]:
+        me = psutil.Process()
+        groups: dict[str, int] = {"pipeline": 0}
+        skipped: set[int] = set()
+        for child in me.children(recursive=True):
+            try:
+                group = self.exclude(child)
+            except psutil.Error:
+                continue
+            if group is not None:
+                groups[group] = groups.get(group, 0) + _tree_rss(child)
+                skipped.update(p.pid for p in [child, *child.children(recursive=True)])
+        for process in [me, *me.children(recursive=True)]:
+            if process.pid in skipped:
+                continue
+            try:
+                groups["pipeline"] += process.memory_info().rss
+            except psutil.Error:
+                continue
+        if self.postgres_pid is not None:
+            with suppress(psutil.Error):
+                groups["postgres"] = _tree_rss(psutil.Process(self.postgres_pid))
+        return groups
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for group, rss in self.sample().items():
+                mb = rss / 2**20
+                if mb > self.peaks_mb.get(group, 0.0):
+                    self.peaks_mb[group] = mb
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def machine_description() -> dict[str, object]:
+    """The machine the figures come from, for the report."""
+    load = psutil.getloadavg()
+    return {
+        "cpus": psutil.cpu_count(logical=True),
+        "cpu_model": _cpu_model(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_1_5_15": [round(value, 2) for value in load],
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -1,0 +1,91 @@
+"""The article-extraction metric of the Scrapinghub benchmark: shingle precision, recall and F1.
+
+Tokens are `\\w+` matches (Unicode, case kept); shingles are runs of 4 tokens counted as a
+multiset. Each page contributes tp, fp and fn normalised to sum to 1, so every page weighs the
+same; precision is averaged over pages where something was extracted, recall over pages with a
+true body, and F1 is the harmonic mean of those two averages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"\w+")
+SHINGLE_SIZE = 4
+
+
+def shingles(text: str, size: int = SHINGLE_SIZE) -> Counter[tuple[str, ...]]:
+    """The multiset of `size`-token runs; a shorter text gives one shorter shingle (none if empty)."""
+    tokens = _TOKEN.findall(text or "")
+    if not tokens:
+        return Counter()
+    if len(tokens) < size:
+        return Counter([tuple(tokens)])
+    return Counter(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+
+
+@dataclass(frozen=True)
+class PageScore:
+    """Normalised counts for one page: tp + fp + fn == 1 when either text has a shingle."""
+
+    tp: float
+    fp: float
+    fn: float
+    extracted: bool
+    has_truth: bool
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
+def score_page(predicted: str, truth: str) -> PageScore:
+    predicted_shingles, true_shingles = shingles(predicted), shingles(truth)
+    tp = sum((predicted_shingles & true_shingles).values())
+    fp = sum((predicted_shingles - true_shingles).values())
+    fn = sum((true_shingles - predicted_shingles).values())
+    total = tp + fp + fn
+    if total:
+        tp_n, fp_n, fn_n = tp / total, fp / total, fn / total
+    else:
+        tp_n = fp_n = fn_n = 0.0
+    return PageScore(tp_n, fp_n, fn_n, bool(predicted_shingles), bool(true_shingles))
+
+
+@dataclass(frozen=True)
+class CorpusScore:
+    precision: float
+    recall: float
+    f1: float
+    pages: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "f1": round(self.f1, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "pages": self.pages,
+        }
+
+
+def score_corpus(predictions: Mapping[str, str], truths: Mapping[str, str]) -> CorpusScore:
+    """Score every page that has a truth; a page missing from `predictions` counts as empty."""
+    precisions: list[float] = []
+    recalls: list[float] = []
+    for page_id, truth in truths.items():
+        page = score_page(predictions.get(page_id, ""), truth)
+        if page.extracted:
+            precisions.append(page.precision)
+        if page.has_truth:
+            recalls.append(page.recall)
+    precision = sum(precisions) / len(precisions) if precisions else 0.0
+    recall = sum(recalls) / len(recalls) if recalls else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return CorpusScore(precision, recall, f1, len(truths))
