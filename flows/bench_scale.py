@@ -22,6 +22,7 @@ from flows.bench_support import fresh_database, machine_description
 from flows.extract import content_hash
 from flows.models import Article
 from flows.settings import Settings
+from flows.stories import BANDS
 
 # Plain words to build article bodies from; the vocabulary size keeps the text index realistic.
 _WORDS = [
@@ -123,7 +124,7 @@ _NOW = datetime(2026, 1, 1, tzinfo=UTC)
 LOOKUPS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "insert article (dedup on url and text)": (
         store._INSERT_ARTICLE,
-        ("bench", _URL, _URL, "f" * 64, "t", "b", None, None, "en", [], _NOW, None, "simple"),
+        ("bench", _URL, _URL, "f" * 64, "t", "b", None, None, "en", [], _NOW, None, "simple", None),
     ),
     "existing article by url or text": (
         "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
@@ -135,12 +136,28 @@ LOOKUPS: dict[str, tuple[str, tuple[Any, ...]]] = {
     ),
     "set story of article": ("UPDATE articles SET story_id = id WHERE id = %s", (1,)),
     "articles of a story": ("SELECT id FROM articles WHERE story_id = %s", (1,)),
+    "near-copy candidates by band key": (
+        """SELECT a.id, a.story_id FROM (SELECT article_id, count(*) AS shared FROM story_bands
+                 WHERE band_key = ANY(%s) AND article_id <> %s
+                 GROUP BY article_id ORDER BY shared DESC, article_id LIMIT 20) c
+           JOIN articles a ON a.id = c.article_id""",
+        (list(range(-21, 21)), 1),
+    ),
     "claim unmatched articles": (
-        "SELECT id FROM articles WHERE matched_at IS NULL ORDER BY id LIMIT %s"
+        "SELECT article_id FROM unmatched_articles ORDER BY article_id LIMIT %s"
         " FOR UPDATE SKIP LOCKED",
         (2000,),
     ),
 }
+
+# Every stored article has BANDS band keys in story_bands; the bulk rows get pseudo-random ones.
+_BULK_BANDS = f"""
+INSERT INTO story_bands (band_key, article_id)
+SELECT hashtextextended(g::text || ':' || band, 0), g
+FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS g,
+     generate_series(1, {BANDS}) AS band
+ON CONFLICT DO NOTHING
+"""
 
 _BULK_INSERT = """
 INSERT INTO articles (id, source, url, canonical_url, content_hash, story_id, title, body,
@@ -183,6 +200,11 @@ def generate_articles(connection: db.Connection, count: int, run_id: int) -> Non
             "INSERT INTO article_urls (url, article_id)"
             " SELECT canonical_url, id FROM articles WHERE id BETWEEN %s AND %s",
             (start, stop),
+        )
+        connection.execute(_BULK_BANDS, {"start": start, "stop": stop})
+        # Articles in service were matched long ago: empty the queue the insert trigger filled.
+        connection.execute(
+            "DELETE FROM unmatched_articles WHERE article_id BETWEEN %s AND %s", (start, stop)
         )
         connection.commit()
     if count:
@@ -235,7 +257,9 @@ def explain_lookups(connection: db.Connection) -> dict[str, dict[str, Any]]:
         seq_scans = [
             line.strip()
             for line in lines
-            if "Seq Scan on articles" in line or "Seq Scan on article_urls" in line
+            if "Seq Scan on articles" in line
+            or "Seq Scan on article_urls" in line
+            or "Seq Scan on story_bands" in line
         ]
         plans[name] = {"index_backed": not seq_scans, "plan": text}
     connection.rollback()

@@ -202,7 +202,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         content_hash=content_hash(body),
         language=_language(root, body),
         fetched_at=page.fetched_at,
-        publisher=publisher or site_name,
+        publisher=publisher or site_name or source.publisher,
         published_at=published_at,
         hashtags=hashtags,
     )

@@ -86,6 +86,8 @@ class Source(BaseModel):
     related_markers: list[str] = Field(default_factory=list)
     hashtag_url_pattern: str | None = None
     byline: Byline = Field(default_factory=Byline)
+    # The publisher to record when a page names none (a publisher's own site, not an aggregator).
+    publisher: str | None = None
     max_pages: Annotated[int, Field(ge=1)] = 500
     max_seconds: Annotated[float, Field(gt=0)] = 600.0
     max_depth: Annotated[int, Field(ge=0)] = 3

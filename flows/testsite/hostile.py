@@ -51,7 +51,10 @@ def _article(title: str, paragraph: str, charset: str | None = "utf-8", time: st
     return (
         f"<!DOCTYPE html><html lang='en'><head>{meta}<title>{escape(title)}</title></head><body>"
         f"<article><h1>{escape(title)}</h1><div class='byline'>{byline}</div>"
-        f"<p>{escape(paragraph)}</p><p>{escape(paragraph)}</p></article></body></html>"
+        f"<p>{escape(paragraph)}</p><p>{escape(paragraph)}</p>"
+        # Each case's own last line: identical bodies would be stored once, as duplicates.
+        f"<p>{escape(title)}: the newsroom log files this copy under its own heading.</p>"
+        "</article></body></html>"
     )
 
 
