@@ -44,7 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="run the whole pipeline once against the bundled Daily8-shaped test site"
     )
     demo.add_argument("--json", type=Path, metavar="FILE", help="write the run summary here")
-    demo.add_argument("--port", type=int, default=0, help="test site port (default: any free)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="test site port (default: NEWSWATCH_DEMO_SITE_PORT, 8793; any free one if taken)",
+    )
     demo.set_defaults(handler=_demo_command)
 
     run = commands.add_parser("run", help="run the monitoring flow once over the sources file")
@@ -215,7 +220,13 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
     created = ensure_demo_watches(settings)
     if created:
         print(f"created demo watches: {', '.join(created)}")
-    with TestSite(port=args.port) as site:
+    # A stable address lets a rerun be incremental (known URLs, 304s), as against a real site.
+    port = settings.demo_site_port if args.port is None else args.port
+    try:
+        site = TestSite(port=port).start()
+    except OSError:
+        site = TestSite(port=0).start()
+    try:
         print(f"test site serving on {site.base_url}")
         summary = _run_flow(
             settings,
@@ -224,6 +235,8 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
             origin=site.base_url,
             scrapy_settings=DEMO_SCRAPY_SETTINGS,
         )
+    finally:
+        site.stop()
     _report(summary, args.json)
     return 0
 
