@@ -16,12 +16,12 @@ import contextlib
 import gzip
 import json
 import sys
-import threading
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote, unquote, urlsplit
+
+from flows.testsite.background import BackgroundServer
 
 PAGES_PER_LISTING = 100
 _HTML = "text/html; charset=utf-8"
@@ -66,7 +66,7 @@ def article_path(page_id: str, copy: int) -> str:
     return f"/copy/{copy}/{quote(page_id, safe='')}"
 
 
-class CorpusSite:
+class CorpusSite(BackgroundServer):
     """The corpus over HTTP on 127.0.0.1 (a context manager, like the test site)."""
 
     def __init__(
@@ -80,8 +80,6 @@ class CorpusSite:
         self.port = port
         self.page_ids = corpus_page_ids(corpus_dir)
         self._known = set(self.page_ids)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -99,37 +97,15 @@ class CorpusSite:
     def article_url(self, page_id: str, copy: int = 0) -> str:
         return self.base_url + article_path(page_id, copy)
 
-    def start(self) -> CorpusSite:
+    def _make_server(self) -> ThreadingHTTPServer:
         site = self
 
         class Handler(_Handler):
             corpus = site
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"corpus-site-{self.port}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> CorpusSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        server = ThreadingHTTPServer((self.host, self.port), Handler)
+        server.daemon_threads = True
+        return server
 
     # -- pages ---------------------------------------------------------------------------------
 

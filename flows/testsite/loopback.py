@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import cast
+
+from flows.testsite.background import BackgroundServer
 
 HTML = "text/html; charset=utf-8"
 
@@ -38,7 +39,7 @@ class Hit:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class LoopbackSite:
+class LoopbackSite(BackgroundServer):
     """Context manager: `with Site() as site: site.base_url`; serves from a daemon thread."""
 
     __test__ = False
@@ -49,9 +50,10 @@ class LoopbackSite:
         self.port = port
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.last_modified = formatdate(time.time() - 3600, usegmt=True)
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        return _Server((self.host, self.port), self)
 
     def respond(self, path: str, site_url: str) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -71,33 +73,6 @@ class LoopbackSite:
     def reset_hits(self) -> None:
         with self._lock:
             self.hits.clear()
-
-    def start(self) -> LoopbackSite:
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-
-    def __enter__(self) -> LoopbackSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _record(self, path: str, headers: dict[str, str]) -> None:
         with self._lock:

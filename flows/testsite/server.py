@@ -11,11 +11,11 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from . import pages
+from .background import BackgroundServer
 from .stories import Story, load_stories
 
 _HTML = "text/html; charset=utf-8"
@@ -31,7 +31,7 @@ class _Response:
     location: str | None = None
 
 
-class TestSite:
+class TestSite(BackgroundServer):
     """Serves stories as Daily8 would, and records which paths were requested.
 
     Use as a context manager (`with TestSite(path) as site: ... site.base_url`); the server runs
@@ -49,8 +49,6 @@ class TestSite:
         # Request paths with their query string, e.g. "/en/article/<id>?utm_source=hashtag&...".
         self.hits: Counter[str] = Counter()
         self._hits_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         # Pages are deterministic, so each renders once per (Host header, path); a benign race
         # between two threads only renders a page twice.
         self._page_cache: dict[tuple[str, str], _Response] = {}
@@ -66,39 +64,8 @@ class TestSite:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> TestSite:
-        """Bind (port 0 = any free port) and serve in a background daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("TestSite is already running")
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"testsite-{self.port}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> TestSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server((self.host, self.port), self)
 
     # -- what tests ask about ------------------------------------------------------------------
 
