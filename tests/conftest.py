@@ -26,6 +26,7 @@ configure_prefect_environment(Settings())
 
 from flows import db  # noqa: E402
 from flows.testsite import TestSite  # noqa: E402
+from tests.crawl_helpers import empty_database  # noqa: E402
 
 
 def _with_database(url: str, name: str) -> str:
@@ -55,15 +56,7 @@ def database_url() -> Iterator[str]:
 @pytest.fixture
 def clean_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The session database, emptied, and named by DATABASE_URL for code that reads settings."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                "SELECT quote_ident(tablename) FROM pg_tables"
-                " WHERE schemaname = 'public' AND tablename NOT LIKE '%yoyo%'"
-            )
-        ]
-        connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    empty_database(database_url)
     monkeypatch.setenv("DATABASE_URL", database_url)
     return database_url
 
