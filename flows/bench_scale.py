@@ -124,7 +124,23 @@ _NOW = datetime(2026, 1, 1, tzinfo=UTC)
 LOOKUPS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "insert article (dedup on url and text)": (
         store._INSERT_ARTICLE,
-        ("bench", _URL, _URL, "f" * 64, "t", "b", None, None, "en", [], _NOW, None, "simple", None),
+        (
+            None,
+            "bench",
+            _URL,
+            _URL,
+            "f" * 64,
+            "t",
+            "b",
+            None,
+            None,
+            "en",
+            [],
+            _NOW,
+            None,
+            "simple",
+            None,
+        ),
     ),
     "existing article by url or text": (
         "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
@@ -134,14 +150,13 @@ LOOKUPS: dict[str, tuple[str, tuple[Any, ...]]] = {
         "INSERT INTO article_urls (url, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
         (_URL, 1),
     ),
-    "set story of article": ("UPDATE articles SET story_id = id WHERE id = %s", (1,)),
     "articles of a story": ("SELECT id FROM articles WHERE story_id = %s", (1,)),
     "near-copy candidates by band key": (
         """SELECT a.id, a.story_id FROM (SELECT article_id, count(*) AS shared FROM story_bands
-                 WHERE band_key = ANY(%s) AND article_id <> %s
+                 WHERE band_key = ANY(%s)
                  GROUP BY article_id ORDER BY shared DESC, article_id LIMIT 20) c
            JOIN articles a ON a.id = c.article_id""",
-        (list(range(-21, 21)), 1),
+        (list(range(-21, 21)),),
     ),
     "claim unmatched articles": (
         "SELECT article_id FROM unmatched_articles ORDER BY article_id LIMIT %s"

@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import hashlib
 import json
 import sys
+from email.utils import formatdate
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -80,6 +82,7 @@ class CorpusSite(BackgroundServer):
         self.port = port
         self.page_ids = corpus_page_ids(corpus_dir)
         self._known = set(self.page_ids)
+        self.last_modified = formatdate(usegmt=True)  # the site "was published" at start
 
     @property
     def base_url(self) -> str:
@@ -179,8 +182,19 @@ class _Handler(BaseHTTPRequestHandler):
         status = 200
         if body is None:
             status, body = 404, _page("Page not found", [("/", "Home")])
+        # Validators as any static web server sends them: a rerun can ask "changed since?".
+        etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+        if status == 200 and self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if status == 200:
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", self.corpus.last_modified)
         if encoding:
             self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))

@@ -37,10 +37,40 @@ def crawl_source(
     With `database_url`, the crawl is incremental: it skips stored article URLs and fetches entry
     pages conditionally (the URL goes to the child in its environment, not on its command line).
     """
+    skipped = skip_unchanged(source, database_url, scrapy_settings, log_line)
+    if skipped is not None:
+        return skipped
     run_crawl_process(
         source, spool_dir, log_line, scrapy_settings, timeout_seconds, database_url=database_url
     )
     return read_spool(source.name, spool_dir)
+
+
+def skip_unchanged(
+    source: Source,
+    database_url: str | None,
+    scrapy_settings: dict[str, str] | None,
+    log_line: Callable[[str], None],
+) -> CrawlResult | None:
+    """The crawl's result when every entry point answers 304 (no crawl needed), else None.
+
+    Only an incremental crawl (one with a database) probes; see flows.entry_probe.
+    """
+    if not database_url:
+        return None
+    from flows import db
+    from flows.entry_probe import probe_entry_points
+
+    with db.connect(database_url) as connection:
+        outcome = probe_entry_points(source, connection, scrapy_settings)
+    if outcome.unchanged:
+        log_line(
+            f"{source.name}: all {outcome.not_modified} entry points answered 304 Not Modified;"
+            " nothing to crawl"
+        )
+        return outcome.crawl_result(source)
+    log_line(f"{source.name}: crawling ({outcome.reason})")
+    return None
 
 
 def run_crawl_process(

@@ -15,7 +15,7 @@ from flows import admin_notices, alerts, crawl_state, dashboards, db, notify, so
 from flows.crawl import CrawlFailed
 from flows.failure_hooks import notify_admin_of_failure
 from flows.mailer import transport_for
-from flows.models import CrawlResult, FetchError, RunSummary
+from flows.models import Article, CrawlResult, FetchError, RunSummary
 from flows.pipeline import ExtractionResult, crawl_and_extract
 from flows.settings import Settings
 from flows.sources import Source, load_sources
@@ -27,29 +27,37 @@ def prepare_database(settings: Settings) -> str:
 
 
 @task(retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def crawl_extract(
-    source: Source, spool_root: Path, scrapy_settings: dict[str, str], database_url: str
-) -> tuple[CrawlResult, ExtractionResult]:
-    """Crawl, extracting pages on every core while the crawl goes on (see pipeline.py)."""
+def crawl_extract_store(
+    source: Source,
+    spool_root: Path,
+    scrapy_settings: dict[str, str],
+    database_url: str,
+    run_id: int,
+) -> tuple[CrawlResult, ExtractionResult, store.StoreResult]:
+    """Crawl, extract on every core and store as articles come (see pipeline.py).
+
+    Safe to retry: stored URLs are skipped by the next crawl and the store skips copies.
+    """
     logger = get_run_logger()
     spool_dir = Path(tempfile.mkdtemp(prefix=f"{source.name}-", dir=spool_root))
     progress = dashboards.CrawlProgress(source.name, log_line=logger.info)
-    result = crawl_and_extract(
-        source,
-        spool_dir,
-        workers=Settings().extract_workers,
-        log_line=progress,
-        scrapy_settings=scrapy_settings,
-        database_url=database_url,
-    )
-    progress.finish()
-    return result
-
-
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def load(database_url: str, extraction: ExtractionResult, run_id: int) -> store.StoreResult:
+    stored = store.StoreResult()
     with db.connect(database_url) as connection:
-        return store.store_articles(connection, extraction.articles, run_id)
+
+        def store_batch(articles: list[Article]) -> None:
+            stored.add(store.store_articles(connection, articles, run_id))
+
+        crawled, extracted = crawl_and_extract(
+            source,
+            spool_dir,
+            workers=Settings().extract_workers,
+            log_line=progress,
+            scrapy_settings=scrapy_settings,
+            database_url=database_url,
+            on_articles=store_batch,
+        )
+    progress.finish()
+    return crawled, extracted, stored
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -143,7 +151,9 @@ def _run_source(
     errors: list[FetchError] = []
     line = source_runs.SourceRunStats(source=source.name, crawl_ok=False)
     try:
-        crawled, extracted = crawl_extract(source, spool_root, scrapy_settings, database_url)
+        crawled, extracted, stored = crawl_extract_store(
+            source, spool_root, scrapy_settings, database_url, run_id
+        )
     except CrawlFailed as exc:
         errors.append(FetchError(source.name, (source.entry_urls() or [source.name])[0], str(exc)))
         crawled = None
@@ -155,7 +165,6 @@ def _run_source(
         summary.pages_fetched += int(crawled.stats.get("response_received_count", 0) or 0)  # type: ignore[call-overload]
         errors += crawled.errors
         errors += extracted.errors
-        stored = load(database_url, extracted, run_id)
         errors += stored.errors
         summary.articles_new += len(stored.new_article_ids)
         summary.articles_duplicate += stored.duplicates + extracted.duplicates_in_batch

@@ -43,6 +43,8 @@ class Article:
     hashtags: tuple[str, ...] = ()
     # The original publisher's page, when the source names it (Daily8 pages do not).
     original_url: str | None = None
+    # LSH band keys for story deduplication (flows.stories); computed at store time if empty.
+    story_keys: tuple[int, ...] = ()
 
 
 @dataclass

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
-from multiprocessing import get_context
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import IO, Any
 
-from flows.crawl import MANIFEST, read_spool, run_crawl_process, spool_page
+from flows.crawl import MANIFEST, read_spool, run_crawl_process, skip_unchanged, spool_page
 from flows.extract import ExtractionError, extract_article
 from flows.models import Article, CrawlResult, FetchedPage, FetchError
 from flows.sources import Source
+from flows.stories import story_keys
 
 # How often the manifest is polled for new pages while the crawl runs.
 _POLL_SECONDS = 0.05
@@ -31,29 +35,43 @@ class ExtractionResult:
 def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
     """One page's article, or the reason it has none; never raises."""
     try:
-        return extract_article(page, source)
+        article = extract_article(page, source)
+        return replace(article, story_keys=story_keys(article.title, article.body))
     except ExtractionError as exc:
         return FetchError(page.source, page.url, str(exc))
     except Exception as exc:  # an extractor bug on one page must not stop the run
         return FetchError(page.source, page.url, f"extraction failed: {type(exc).__name__}: {exc}")
 
 
-def collect(outcomes: Iterable[Article | FetchError]) -> ExtractionResult:
-    """Gather outcomes in fetch order; copies within the batch (same canonical URL or same text)
-    are dropped here, before the database sees them."""
-    result = ExtractionResult()
-    seen_urls: set[str] = set()
-    seen_hashes: set[str] = set()
-    for outcome in outcomes:
+class _Collector:
+    """Outcomes in fetch order; copies within the batch (same canonical URL or same text) are
+    dropped here, before the database sees them."""
+
+    def __init__(self) -> None:
+        self.result = ExtractionResult()
+        self._seen_urls: set[str] = set()
+        self._seen_hashes: set[str] = set()
+
+    def add(self, outcome: Article | FetchError) -> Article | None:
+        """The article if it is new to this batch, else None (recorded as an error or a copy)."""
         if isinstance(outcome, FetchError):
-            result.errors.append(outcome)
-        elif outcome.canonical_url in seen_urls or outcome.content_hash in seen_hashes:
-            result.duplicates_in_batch += 1
-        else:
-            seen_urls.add(outcome.canonical_url)
-            seen_hashes.add(outcome.content_hash)
-            result.articles.append(outcome)
-    return result
+            self.result.errors.append(outcome)
+            return None
+        if outcome.canonical_url in self._seen_urls or outcome.content_hash in self._seen_hashes:
+            self.result.duplicates_in_batch += 1
+            return None
+        self._seen_urls.add(outcome.canonical_url)
+        self._seen_hashes.add(outcome.content_hash)
+        self.result.articles.append(outcome)
+        return outcome
+
+
+def collect(outcomes: Iterable[Article | FetchError]) -> ExtractionResult:
+    """Gather outcomes in fetch order, dropping copies within the batch."""
+    collector = _Collector()
+    for outcome in outcomes:
+        collector.add(outcome)
+    return collector.result
 
 
 def extract_pages(pages: Iterable[FetchedPage], source: Source) -> ExtractionResult:
@@ -105,6 +123,16 @@ class _ManifestTail:
             self._file.close()
 
 
+def worker_context() -> BaseContext:
+    """Workers forked from a server that has imported trafilatura once (a second or so per
+    worker saved); spawned where forkserver is missing. Never plain fork: the flow has threads."""
+    if "forkserver" in get_all_start_methods():
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["flows.pipeline"])
+        return context
+    return get_context("spawn")
+
+
 def resolve_workers(workers: int) -> int:
     """0 means one extraction process per core this process may use."""
     if workers > 0:
@@ -123,14 +151,21 @@ def crawl_and_extract(
     scrapy_settings: dict[str, str] | None = None,
     timeout_seconds: float | None = None,
     database_url: str | None = None,
+    on_articles: Callable[[list[Article]], None] | None = None,
 ) -> tuple[CrawlResult, ExtractionResult]:
     """Crawl one source and extract its pages while the crawl still runs, on `workers` processes.
 
     Extraction is the costly part of a run; feeding a process pool from the spool as pages land
-    keeps every core busy instead of extracting after the crawl on one. Raises CrawlFailed like
-    `crawl_source`; page bodies stay on disk, so memory does not grow with the crawl.
+    keeps every core busy instead of extracting after the crawl on one. `on_articles` gets the
+    new articles in fetch order, in batches, as soon as they are extracted (the flow stores them
+    while the rest are still being extracted). Raises CrawlFailed like `crawl_source`; page
+    bodies stay on disk, so memory does not grow with the crawl.
     """
+    skipped = skip_unchanged(source, database_url, scrapy_settings, log_line)
+    if skipped is not None:
+        return skipped, ExtractionResult()
     failures: list[BaseException] = []
+    child_pids: list[int] = []
 
     def crawl() -> None:
         try:
@@ -140,6 +175,7 @@ def crawl_and_extract(
                 log_line,
                 scrapy_settings,
                 timeout_seconds,
+                on_start=child_pids.append,
                 database_url=database_url,
             )
         except BaseException as exc:
@@ -149,29 +185,54 @@ def crawl_and_extract(
     crawler = threading.Thread(target=crawl, name=f"crawl-{source.name}", daemon=True)
     tail = _ManifestTail(spool_dir / MANIFEST)
     pending: list[tuple[dict[str, Any], Future[Article | FetchError]]] = []
-    with ProcessPoolExecutor(
-        resolve_workers(workers),
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(source.model_dump_json(),),
-    ) as pool:
-        crawler.start()
-        try:
-            while True:
-                crawl_over = not crawler.is_alive()
-                for record in tail.read_new():
-                    if record["kind"] == "page":  # fetch errors are read with the stats below
-                        future = pool.submit(_extract_spooled, str(spool_dir), record)
-                        pending.append((record, future))
-                if crawl_over:
-                    break
-                crawler.join(_POLL_SECONDS)
-        finally:
-            tail.close()
-        outcomes = [_outcome(record, future) for record, future in pending]
+    # Started at the first page: a crawl that finds nothing new pays for no worker processes.
+    pool: ProcessPoolExecutor | None = None
+    collector = _Collector()
+    delivered = 0  # outcomes of `pending` already collected, in fetch order
+
+    def deliver(wait: bool) -> None:
+        nonlocal delivered
+        batch: list[Article] = []
+        while delivered < len(pending) and (wait or pending[delivered][1].done()):
+            article = collector.add(_outcome(*pending[delivered]))
+            if article is not None:
+                batch.append(article)
+            delivered += 1
+        if batch and on_articles is not None:
+            on_articles(batch)
+
+    crawler.start()
+    try:
+        while True:
+            crawl_over = not crawler.is_alive()
+            for record in tail.read_new():
+                if record["kind"] != "page":  # fetch errors are read with the stats below
+                    continue
+                if pool is None:
+                    pool = ProcessPoolExecutor(
+                        resolve_workers(workers),
+                        mp_context=worker_context(),
+                        initializer=_init_worker,
+                        initargs=(source.model_dump_json(),),
+                    )
+                pending.append((record, pool.submit(_extract_spooled, str(spool_dir), record)))
+            deliver(wait=False)
+            if crawl_over:
+                break
+            crawler.join(_POLL_SECONDS)
+        deliver(wait=True)
+    finally:
+        tail.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if crawler.is_alive():  # left early (storing failed): the crawl must not run on alone
+            for pid in child_pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            crawler.join(30)
     if failures:
         raise failures[0]
-    return read_spool(source.name, spool_dir, with_pages=False), collect(outcomes)
+    return read_spool(source.name, spool_dir, with_pages=False), collector.result
 
 
 def _outcome(record: dict[str, Any], future: Future[Article | FetchError]) -> Article | FetchError:

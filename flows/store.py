@@ -9,7 +9,7 @@ import psycopg
 
 from flows.db import Connection
 from flows.models import Article, FetchError, RunSummary
-from flows.stories import link_story
+from flows.stories import find_story, record_keys, story_keys
 
 # Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
 TS_CONFIGS = {
@@ -44,6 +44,11 @@ class StoreResult:
     new_article_ids: list[int] = field(default_factory=list)
     duplicates: int = 0
     errors: list[FetchError] = field(default_factory=list)
+
+    def add(self, other: StoreResult) -> None:
+        self.new_article_ids += other.new_article_ids
+        self.duplicates += other.duplicates
+        self.errors += other.errors
 
 
 def start_run(connection: Connection, sources: list[str]) -> int:
@@ -85,10 +90,12 @@ def record_errors(connection: Connection, run_id: int, errors: list[FetchError])
 
 
 _INSERT_ARTICLE = """
-INSERT INTO articles (source, url, canonical_url, content_hash, title, body, publisher,
-                      published_at, language, hashtags, fetched_at, run_id, ts_config,
+WITH new_row AS (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id)
+INSERT INTO articles (id, story_id, source, url, canonical_url, content_hash, title, body,
+                      publisher, published_at, language, hashtags, fetched_at, run_id, ts_config,
                       original_url)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s)
+SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s
+FROM new_row
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -117,9 +124,14 @@ def store_articles(connection: Connection, articles: list[Article], run_id: int)
 
 
 def _insert(connection: Connection, article: Article, run_id: int) -> int | None:
+    # The story is found before the insert, so the row is written once: an UPDATE would
+    # recompute its generated tsvector (a to_tsvector of the whole body) a second time.
+    keys = article.story_keys or story_keys(article.title, article.body)
+    story = find_story(connection, keys, article.title, article.body)
     row = connection.execute(
         _INSERT_ARTICLE,
         (
+            story.story_id if story is not None else None,
             article.source,
             article.url,
             article.canonical_url,
@@ -136,20 +148,18 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.original_url,
         ),
     ).fetchone()
-    if row is not None:
-        article_id = int(row["id"])
-        link_story(connection, article_id, article.title, article.body)
-    else:
+    if row is None:
         existing = connection.execute(
             "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
             (article.canonical_url, article.content_hash),
         ).fetchone()
-        if existing is None:
-            return None
-        known_id = int(existing["id"])
-        _remember_urls(connection, article, known_id)
+        if existing is not None:
+            _remember_urls(connection, article, int(existing["id"]))
         return None
-    _remember_urls(connection, article, article_id)
+    article_id = int(row["id"])
+    with connection.pipeline():
+        record_keys(connection, article_id, keys)
+        _remember_urls(connection, article, article_id)
     return article_id
 
 

@@ -1,6 +1,7 @@
 """Stories: near-identical articles (syndicated copies, light rewrites) are linked to one story.
 
-Each article's 4-word shingles get a MinHash signature (datasketch); the signature is cut into
+Each article's 4-word shingles get a MinHash signature (CRC-32 of each shingle under 126 fixed
+universal-hash permutations, in numpy; computed in the extraction workers); the signature is cut into
 LSH bands whose keys live in Postgres (`story_bands`, btree), so the index is shared by every run
 and every concurrent worker. Articles sharing a band key are only candidates: the link is made
 when the exact shingle Jaccard reaches SAME_STORY_JACCARD. The first copy stored represents the
@@ -24,9 +25,11 @@ import hashlib
 import re
 import struct
 import unicodedata
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datasketch import MinHash
+import numpy as np
 
 from flows.db import Connection
 
@@ -37,6 +40,11 @@ NUM_PERM = BANDS * ROWS_PER_BAND
 SAME_STORY_JACCARD = 0.6
 MAX_CANDIDATES = 20
 _SEED = 8
+_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+_PERMUTATIONS = np.random.RandomState(_SEED)
+_A = _PERMUTATIONS.randint(1, int(_MERSENNE_PRIME), size=NUM_PERM, dtype=np.uint64)
+_B = _PERMUTATIONS.randint(0, int(_MERSENNE_PRIME), size=NUM_PERM, dtype=np.uint64)
 # Namespace (first key) of the advisory locks on band keys, so they cannot collide with others'.
 _LOCK_NAMESPACE = 40_003
 _WORD = re.compile(r"\w+")
@@ -61,10 +69,18 @@ def jaccard(first: set[str], second: set[str]) -> float:
 
 
 def band_keys(shingle_set: set[str]) -> list[int]:
-    """The LSH band keys of a shingle set: signed 64-bit integers, sorted, distinct."""
-    signature = MinHash(num_perm=NUM_PERM, seed=_SEED)
-    signature.update_batch([shingle.encode("utf-8") for shingle in shingle_set])
-    values = signature.hashvalues
+    """The LSH band keys of a shingle set: signed 64-bit integers, sorted, distinct.
+
+    Stable across processes and versions of Python (they are stored): CRC-32, not hash().
+    """
+    hashes = np.fromiter(
+        (zlib.crc32(shingle.encode("utf-8")) for shingle in shingle_set),
+        dtype=np.uint64,
+        count=len(shingle_set),
+    )
+    with np.errstate(over="ignore"):  # the permutations wrap modulo 2**64 by design
+        permuted = ((hashes[:, np.newaxis] * _A + _B) % _MERSENNE_PRIME) & _MAX_HASH
+    values = permuted.min(axis=0)
     keys = set()
     for band in range(BANDS):
         rows = values[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
@@ -75,6 +91,11 @@ def band_keys(shingle_set: set[str]) -> list[int]:
     return sorted(keys)
 
 
+def story_keys(title: str, body: str) -> tuple[int, ...]:
+    """An article's band keys; cheap enough for the extraction workers to compute in parallel."""
+    return tuple(band_keys(shingles(title, body)))
+
+
 @dataclass(frozen=True)
 class StoryLink:
     story_id: int
@@ -82,42 +103,48 @@ class StoryLink:
     similarity: float
 
 
-def link_story(connection: Connection, article_id: int, title: str, body: str) -> StoryLink:
-    """Give a just-inserted article its story, inside the caller's transaction.
+def find_story(
+    connection: Connection, keys: Sequence[int], title: str, body: str
+) -> StoryLink | None:
+    """The story an article about to be inserted joins, or None when it starts its own.
 
-    Joins the story of the most similar stored article at or above SAME_STORY_JACCARD, otherwise
-    starts its own story. Records the article's band keys for later copies.
+    Call inside the transaction that inserts it: the advisory locks taken here on its band keys
+    make a concurrent writer of a copy wait for this one's commit, then find it.
     """
-    own_shingles = shingles(title, body)
-    keys = band_keys(own_shingles)
     # Locked in ascending order of the (folded) lock ids: no two writers can deadlock.
     lock_ids = sorted({key & 0x7FFFFFFF for key in keys})
-    connection.execute(
-        "SELECT pg_advisory_xact_lock(%s, lock_id) FROM unnest(%s::int[]) AS lock_id",
-        (_LOCK_NAMESPACE, lock_ids),
-    ).fetchall()
-    candidates = connection.execute(
-        """SELECT a.id, a.story_id, a.title, a.body
-           FROM (SELECT article_id, count(*) AS shared FROM story_bands
-                 WHERE band_key = ANY(%s) AND article_id <> %s
-                 GROUP BY article_id ORDER BY shared DESC, article_id LIMIT %s) c
-           JOIN articles a ON a.id = c.article_id
-           ORDER BY c.shared DESC, a.id""",
-        (keys, article_id, MAX_CANDIDATES),
-    ).fetchall()
-    best = StoryLink(article_id, None, 0.0)
-    for candidate in candidates:
+    with connection.pipeline():
+        connection.execute(
+            "SELECT pg_advisory_xact_lock(%s, lock_id) FROM unnest(%s::int[]) AS lock_id",
+            (_LOCK_NAMESPACE, lock_ids),
+        )
+        candidates = connection.execute(
+            """SELECT a.id, a.story_id, a.title, a.body
+               FROM (SELECT article_id, count(*) AS shared FROM story_bands
+                     WHERE band_key = ANY(%s)
+                     GROUP BY article_id ORDER BY shared DESC, article_id LIMIT %s) c
+               JOIN articles a ON a.id = c.article_id
+               ORDER BY c.shared DESC, a.id""",
+            (list(keys), MAX_CANDIDATES),
+        )
+    rows = candidates.fetchall()
+    if not rows:
+        return None
+    own_shingles = shingles(title, body)
+    best: StoryLink | None = None
+    for candidate in rows:
         similarity = jaccard(own_shingles, shingles(candidate["title"], candidate["body"]))
-        if similarity >= SAME_STORY_JACCARD and similarity > best.similarity:
+        if similarity >= SAME_STORY_JACCARD and (best is None or similarity > best.similarity):
             best = StoryLink(
                 int(candidate["story_id"] or candidate["id"]), int(candidate["id"]), similarity
             )
-    connection.execute(
-        "UPDATE articles SET story_id = %s WHERE id = %s", (best.story_id, article_id)
-    )
+    return best
+
+
+def record_keys(connection: Connection, article_id: int, keys: Sequence[int]) -> None:
+    """Remember an inserted article's band keys for later copies to find it."""
     connection.execute(
         "INSERT INTO story_bands (band_key, article_id) SELECT unnest(%s::bigint[]), %s"
         " ON CONFLICT DO NOTHING",
-        (keys, article_id),
+        (list(keys), article_id),
     )
-    return best

@@ -32,6 +32,10 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
+# Items handled at once per response. Scrapy starts that many asyncio workers for each response's
+# output; a page yields at most one item here, so 100 (the default) is pure overhead: about a
+# fifth of the crawl's CPU on a fast local site (profiled with cProfile).
+CONCURRENT_ITEMS = 4
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30

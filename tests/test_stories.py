@@ -11,7 +11,7 @@ from site_articles import site_articles
 from flows import db
 from flows.models import Article
 from flows.store import start_run, store_articles
-from flows.stories import SAME_STORY_JACCARD, jaccard, link_story, shingles
+from flows.stories import SAME_STORY_JACCARD, jaccard, shingles
 from flows.testsite import TestSite
 
 
@@ -104,21 +104,7 @@ def test_concurrent_writers_link_to_one_story(test_site: TestSite, clean_db: str
 
     with db.connect(clean_db) as connection_a:
         with connection_a.transaction():
-            row = connection_a.execute(
-                "INSERT INTO articles (source, url, canonical_url, content_hash, title, body,"
-                " language, fetched_at, run_id, ts_config)"
-                " VALUES ('daily8', %s, %s, %s, %s, %s, 'en', now(), %s, 'english') RETURNING id",
-                (
-                    original.url,
-                    original.canonical_url,
-                    original.content_hash,
-                    original.title,
-                    original.body,
-                    run_id,
-                ),
-            ).fetchone()
-            assert row is not None
-            link_story(connection_a, row["id"], original.title, original.body)
+            first_id = store_articles(connection_a, [original], run_id).new_article_ids[0]
             thread = threading.Thread(target=writer_b)
             thread.start()
             thread.join(timeout=1.5)
@@ -126,5 +112,5 @@ def test_concurrent_writers_link_to_one_story(test_site: TestSite, clean_db: str
         thread.join(timeout=30)
         stories = connection_a.execute("SELECT id, story_id FROM articles ORDER BY id").fetchall()
     assert blocked_while_a_open
-    assert [r["story_id"] for r in stories] == [row["id"], row["id"]]
+    assert [r["story_id"] for r in stories] == [first_id, first_id]
     assert outcome["b"] == stories[1]["id"]
