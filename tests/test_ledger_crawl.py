@@ -97,6 +97,41 @@ def test_rerun_fetches_only_entry_points_and_stores_nothing(ledger: LedgerRuns) 
     }
 
 
+def test_unchanged_rerun_starts_no_crawl_and_stays_polite(ledger: LedgerRuns) -> None:
+    """Every entry point answered 304 to the flow's own probe, so no crawl process was started;
+    the probe sent the same User-Agent and kept robots.txt's Crawl-delay."""
+    assert ledger.rerun.crawled.stats.get("newswatch/entry_probe"), ledger.rerun.crawled.stats
+    hits = [hit for hit in ledger.site.hits if hit.path != "/robots.txt"]
+    assert {hit.headers.get("user-agent") for hit in hits} == {Settings().resolved_user_agent}
+    assert all(hit.headers.get("if-none-match") for hit in hits)
+    times = sorted(hit.at for hit in hits)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= CRAWL_DELAY * 0.9, gaps
+
+
+def test_one_changed_entry_point_starts_the_crawl(
+    ledger: LedgerRuns, database_url: str, tmp_path: Path
+) -> None:
+    base = ledger.site.base_url
+    rows(
+        database_url,
+        "UPDATE http_validators SET etag = '\"stale\"', last_modified = NULL"
+        " WHERE url = %s RETURNING url",
+        f"{base}/section/culture",
+    )
+    ledger.site.reset_hits()
+    source = configured_source("ledger", base)
+    again = run_source(source, tmp_path / "changed", database_url, FAST)
+    assert "newswatch/entry_probe" not in again.crawled.stats  # the crawl itself ran
+    assert again.summary.skipped.get("known_url", 0) > 0  # and still fetched no known article
+    assert not [p for p in ledger.site.paths() if p.startswith("/stories/")]
+    assert again.summary.articles_new == 0
+    kept = rows(
+        database_url, "SELECT etag FROM http_validators WHERE url = %s", f"{base}/section/culture"
+    )
+    assert kept and kept[0][0] != '"stale"'  # the fresh validator replaced the stale one
+
+
 def test_validators_are_kept_in_postgres(ledger: LedgerRuns, database_url: str) -> None:
     kept = {row[0] for row in rows(database_url, "SELECT url FROM http_validators")}
     base = ledger.site.base_url
