@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
@@ -50,6 +52,55 @@ def postgres_server_pid(database_url: str) -> int | None:
             return None
 
 
+class PrefectServer:
+    """A Prefect API server of its own for a benchmark, as the stack runs one (`newswatch up`).
+
+    A flow run against a server is what production does. Prefect's temporary API instead loads
+    the server's modules (SQLAlchemy, FastAPI, ...) into the flow's own process as well: some
+    80 MB that no deployed run carries, so a benchmark would mismeasure the flow's memory.
+    """
+
+    def __init__(self, home: Path, timeout: float = 180.0) -> None:
+        import subprocess
+        import sys
+        import time
+
+        from flows.stack import free_port, http_ok
+
+        port = free_port("127.0.0.1")
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        home.mkdir(parents=True, exist_ok=True)
+        environment = dict(
+            os.environ,
+            PREFECT_HOME=str(home),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false",
+        )
+        environment.pop("PREFECT_API_URL", None)
+        self._log = (home / "server.log").open("wb")
+        argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*argv, "--port", str(port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+        deadline = time.monotonic() + timeout
+        while not http_ok(f"{self.api_url}/health"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"the Prefect server did not start; see {home / 'server.log'}")
+            time.sleep(0.25)
+
+    def close(self) -> None:
+        from flows.stack import terminate_tree
+
+        with suppress(psutil.Error):
+            terminate_tree(psutil.Process(self.process.pid), timeout=20)
+        self.process.wait()
+        self._log.close()
+
+
 def _tree_rss(root: psutil.Process) -> int:
     total = 0
     for process in [root, *root.children(recursive=True)]:
@@ -88,11 +139,14 @@ class RssSampler:
             if group is not None:
                 groups[group] = groups.get(group, 0) + _tree_rss(child)
                 skipped.update(p.pid for p in [child, *child.children(recursive=True)])
+        groups["pipeline_pss"] = 0
         for process in [me, *me.children(recursive=True)]:
             if process.pid in skipped:
                 continue
             try:
                 groups["pipeline"] += process.memory_info().rss
+                # PSS counts a page shared by n processes (forked workers) as 1/n in each.
+                groups["pipeline_pss"] += getattr(process.memory_full_info(), "pss", 0)
             except psutil.Error:
                 continue
         if self.postgres_pid is not None:

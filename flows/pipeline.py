@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from flows.crawl import MANIFEST, read_spool, run_crawl_process, skip_unchanged, spool_page
-from flows.extract import ExtractionError, extract_article
 from flows.models import Article, CrawlResult, FetchedPage, FetchError
 from flows.sources import Source
 from flows.stories import story_keys
@@ -34,6 +34,9 @@ class ExtractionResult:
 
 def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
     """One page's article, or the reason it has none; never raises."""
+    # Imported here: trafilatura costs the flow process (which never extracts) ~40 MB.
+    from flows.extract import ExtractionError, extract_article
+
     try:
         article = extract_article(page, source)
         return replace(article, story_keys=story_keys(article.title, article.body))
@@ -128,7 +131,7 @@ def worker_context() -> BaseContext:
     worker saved); spawned where forkserver is missing. Never plain fork: the flow has threads."""
     if "forkserver" in get_all_start_methods():
         context = get_context("forkserver")
-        context.set_forkserver_preload(["flows.pipeline"])
+        context.set_forkserver_preload(["flows.pipeline", "flows.extract"])
         return context
     return get_context("spawn")
 
@@ -184,20 +187,18 @@ def crawl_and_extract(
     spool_dir.mkdir(parents=True, exist_ok=True)
     crawler = threading.Thread(target=crawl, name=f"crawl-{source.name}", daemon=True)
     tail = _ManifestTail(spool_dir / MANIFEST)
-    pending: list[tuple[dict[str, Any], Future[Article | FetchError]]] = []
+    pending: deque[tuple[dict[str, Any], Future[Article | FetchError]]] = deque()
     # Started at the first page: a crawl that finds nothing new pays for no worker processes.
     pool: ProcessPoolExecutor | None = None
     collector = _Collector()
-    delivered = 0  # outcomes of `pending` already collected, in fetch order
 
     def deliver(wait: bool) -> None:
-        nonlocal delivered
+        """Collect finished outcomes in fetch order, releasing their futures (bodies) as we go."""
         batch: list[Article] = []
-        while delivered < len(pending) and (wait or pending[delivered][1].done()):
-            article = collector.add(_outcome(*pending[delivered]))
+        while pending and (wait or pending[0][1].done()):
+            article = collector.add(_outcome(*pending.popleft()))
             if article is not None:
                 batch.append(article)
-            delivered += 1
         if batch and on_articles is not None:
             on_articles(batch)
 

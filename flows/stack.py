@@ -161,7 +161,7 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
@@ -260,7 +260,7 @@ def _start_processes(
 
     deploy_args = [python, "-m", "flows.cli", "deploy"]
     if demo:
-        port = settings.demo_site_port or _free_port("127.0.0.1")
+        port = settings.demo_site_port or free_port("127.0.0.1")
         site_url = f"http://127.0.0.1:{port}"
         info.processes[DEMO_SITE] = _spawn(
             settings, DEMO_SITE, [python, "-m", "flows.testsite", "--port", str(port)], env
@@ -305,7 +305,7 @@ def down(settings: Settings, timeout: float = 20.0) -> list[str]:
     for name in order:
         process = _live_process(records[name])
         if process is not None:
-            _terminate_tree(process, timeout)
+            terminate_tree(process, timeout)
             stopped.append(name)
         _pid_file(settings, name).unlink(missing_ok=True)
     marker = settings.stack_dir / EMBEDDED_MARKER
@@ -317,7 +317,7 @@ def down(settings: Settings, timeout: float = 20.0) -> list[str]:
     return stopped
 
 
-def _terminate_tree(process: psutil.Process, timeout: float) -> None:
+def terminate_tree(process: psutil.Process, timeout: float) -> None:
     try:
         family = [process, *process.children(recursive=True)]
     except psutil.NoSuchProcess:
