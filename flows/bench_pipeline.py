@@ -268,6 +268,7 @@ def run_pipeline_bench(args: argparse.Namespace, settings: Settings) -> int:
         "bare_recall": round(bare_score.recall, 4),
         **results,
         "extract_workers": settings.extract_workers,
+        "extract_start_method": settings.extract_start_method,
         "machine": machine_description(),
     }
     _print_figures(figures)

@@ -42,6 +42,7 @@ def crawl_extract_store(
     spool_dir = Path(tempfile.mkdtemp(prefix=f"{source.name}-", dir=spool_root))
     progress = dashboards.CrawlProgress(source.name, log_line=logger.info)
     stored = store.StoreResult()
+    settings = Settings()
     with db.connect(database_url) as connection:
 
         def store_batch(articles: list[Article]) -> None:
@@ -50,7 +51,8 @@ def crawl_extract_store(
         crawled, extracted = crawl_and_extract(
             source,
             spool_dir,
-            workers=Settings().extract_workers,
+            workers=settings.extract_workers,
+            start_method=settings.extract_start_method,
             log_line=progress,
             scrapy_settings=scrapy_settings,
             database_url=database_url,

@@ -126,10 +126,11 @@ class _ManifestTail:
             self._file.close()
 
 
-def worker_context() -> BaseContext:
-    """Workers forked from a server that has imported trafilatura once (a second or so per
-    worker saved); spawned where forkserver is missing. Never plain fork: the flow has threads."""
-    if "forkserver" in get_all_start_methods():
+def worker_context(start_method: str = "forkserver") -> BaseContext:
+    """Workers forked from a server that has imported trafilatura once (a second or so of CPU
+    saved per worker), or spawned (each imports it; no process beside the workers). Never
+    plain fork: the flow process has threads."""
+    if start_method == "forkserver" and "forkserver" in get_all_start_methods():
         context = get_context("forkserver")
         context.set_forkserver_preload(["flows.pipeline", "flows.extract"])
         return context
@@ -155,6 +156,7 @@ def crawl_and_extract(
     timeout_seconds: float | None = None,
     database_url: str | None = None,
     on_articles: Callable[[list[Article]], None] | None = None,
+    start_method: str = "forkserver",
 ) -> tuple[CrawlResult, ExtractionResult]:
     """Crawl one source and extract its pages while the crawl still runs, on `workers` processes.
 
@@ -212,7 +214,7 @@ def crawl_and_extract(
                 if pool is None:
                     pool = ProcessPoolExecutor(
                         resolve_workers(workers),
-                        mp_context=worker_context(),
+                        mp_context=worker_context(start_method),
                         initializer=_init_worker,
                         initargs=(source.model_dump_json(),),
                     )

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     user_agent: str = "newswatch/0.1 (+{contact_url})"
     contact_url: str = "https://github.com/newswatch/newswatch"
     extract_workers: int = Field(default=0, description="Extraction processes; 0 = one per core.")
+    # forkserver: workers forked from one process that imported trafilatura (less CPU, pages
+    # shared); spawn: each worker imports it again (a smaller sum of RSS, no shared pages).
+    extract_start_method: Literal["forkserver", "spawn"] = "forkserver"
 
     # Orchestration: the local stack (`newswatch up`), deployments, and notices to the admin.
     admin_email: str | None = Field(

@@ -104,7 +104,10 @@ RETURNING id
 def store_articles(connection: Connection, articles: list[Article], run_id: int) -> StoreResult:
     """Insert new articles; count the rest as duplicates. Safe to rerun and to run concurrently.
 
-    Each article gets its own savepoint so one unstorable article loses nothing else.
+    Each article gets its own savepoint so one unstorable article loses nothing else. Call it
+    on an idle connection: each article is then its own transaction, and the advisory locks
+    of its story keys (flows.stories) are released at its commit. Inside a caller's open
+    transaction they would pile up until that commit (Postgres' lock table is finite).
     """
     result = StoreResult()
     for article in articles:

@@ -64,3 +64,24 @@ def test_parallel_stage_matches_serial_and_keeps_related_out(
                 continue
             for paragraph in other.paragraphs:
                 assert paragraph not in article.body, (article.url, other.id)
+
+
+def test_spawned_workers_hand_over_every_article_in_fetch_order(
+    test_site: TestSite, tmp_path: Path
+) -> None:
+    """The flow stores articles as `on_articles` hands them over, while extraction goes on."""
+    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
+    batches: list[list[str]] = []
+    _, extracted = crawl_and_extract(
+        source,
+        tmp_path / "spawned",
+        workers=2,
+        log_line=lambda line: None,
+        scrapy_settings=DEMO_SCRAPY_SETTINGS,
+        on_articles=lambda articles: batches.append([a.canonical_url for a in articles]),
+        start_method="spawn",
+    )
+    handed_over = [url for batch in batches for url in batch]
+    assert handed_over == [a.canonical_url for a in extracted.articles]
+    assert len(handed_over) > 10 and all(batches)
+    assert all(article.story_keys for article in extracted.articles)  # keys come from workers
