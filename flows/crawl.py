@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from flows.models import CrawlResult, FetchedPage, FetchError, Validator
-from flows.settings import REPO_ROOT
 from flows.sources import Source
 
 MANIFEST = "manifest.jsonl"
@@ -83,6 +82,8 @@ def run_crawl_process(
     database_url: str | None = None,
 ) -> None:
     """Run the crawl child to its end, raising CrawlFailed; `on_start` gets the child's pid."""
+    from flows.settings import REPO_ROOT  # here: the extraction workers import this module
+
     spool_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,

@@ -28,10 +28,12 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from flows.db import Connection
+if TYPE_CHECKING:  # the extraction workers compute keys and need no database driver (~25 MB)
+    from flows.db import Connection
 
 SHINGLE_WORDS = 4
 BANDS = 42
