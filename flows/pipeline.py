@@ -132,7 +132,7 @@ def worker_context(start_method: str = "forkserver") -> BaseContext:
     plain fork: the flow process has threads."""
     if start_method == "forkserver" and "forkserver" in get_all_start_methods():
         context = get_context("forkserver")
-        context.set_forkserver_preload(["flows.pipeline", "flows.extract"])
+        context.set_forkserver_preload(["flows.pipeline", "flows.extract", "numpy"])
         return context
     return get_context("spawn")
 

@@ -28,9 +28,8 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the extraction workers compute keys and need no database driver (~25 MB)
     from flows.db import Connection
@@ -42,11 +41,8 @@ NUM_PERM = BANDS * ROWS_PER_BAND
 SAME_STORY_JACCARD = 0.6
 MAX_CANDIDATES = 20
 _SEED = 8
-_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
-_MAX_HASH = np.uint64((1 << 32) - 1)
-_PERMUTATIONS = np.random.RandomState(_SEED)
-_A = _PERMUTATIONS.randint(1, int(_MERSENNE_PRIME), size=NUM_PERM, dtype=np.uint64)
-_B = _PERMUTATIONS.randint(0, int(_MERSENNE_PRIME), size=NUM_PERM, dtype=np.uint64)
+_MERSENNE_PRIME = (1 << 61) - 1
+_MAX_HASH = (1 << 32) - 1
 # Namespace (first key) of the advisory locks on band keys, so they cannot collide with others'.
 _LOCK_NAMESPACE = 40_003
 _WORD = re.compile(r"\w+")
@@ -70,18 +66,33 @@ def jaccard(first: set[str], second: set[str]) -> float:
     return len(first & second) / len(first | second)
 
 
+@cache
+def _permutations() -> tuple[Any, Any, Any]:
+    """numpy and the MinHash permutations, on first use: the flow process, which finds stories
+    but gets keys from the workers, need not carry numpy (~17 MB)."""
+    import numpy as np
+
+    state = np.random.RandomState(_SEED)
+    a = state.randint(1, _MERSENNE_PRIME, size=NUM_PERM, dtype=np.uint64)
+    b = state.randint(0, _MERSENNE_PRIME, size=NUM_PERM, dtype=np.uint64)
+    return np, a, b
+
+
 def band_keys(shingle_set: set[str]) -> list[int]:
     """The LSH band keys of a shingle set: signed 64-bit integers, sorted, distinct.
 
     Stable across processes and versions of Python (they are stored): CRC-32, not hash().
     """
+    np, a, b = _permutations()
     hashes = np.fromiter(
         (zlib.crc32(shingle.encode("utf-8")) for shingle in shingle_set),
         dtype=np.uint64,
         count=len(shingle_set),
     )
     with np.errstate(over="ignore"):  # the permutations wrap modulo 2**64 by design
-        permuted = ((hashes[:, np.newaxis] * _A + _B) % _MERSENNE_PRIME) & _MAX_HASH
+        permuted = ((hashes[:, np.newaxis] * a + b) % np.uint64(_MERSENNE_PRIME)) & np.uint64(
+            _MAX_HASH
+        )
     values = permuted.min(axis=0)
     keys = set()
     for band in range(BANDS):
