@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import secrets
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ import psycopg
 
 from flows import db
 from flows.settings import Settings
+from flows.stack import free_port, http_ok, terminate_tree
 
 
 def _with_database(url: str, name: str) -> str:
@@ -61,12 +65,6 @@ class PrefectServer:
     """
 
     def __init__(self, home: Path, timeout: float = 180.0) -> None:
-        import subprocess
-        import sys
-        import time
-
-        from flows.stack import free_port, http_ok
-
         port = free_port("127.0.0.1")
         self.api_url = f"http://127.0.0.1:{port}/api"
         home.mkdir(parents=True, exist_ok=True)
@@ -93,8 +91,6 @@ class PrefectServer:
             time.sleep(0.25)
 
     def close(self) -> None:
-        from flows.stack import terminate_tree
-
         with suppress(psutil.Error):
             terminate_tree(psutil.Process(self.process.pid), timeout=20)
         self.process.wait()

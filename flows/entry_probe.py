@@ -61,8 +61,8 @@ class _Probe:
         self._robots: dict[str, tuple[Protego | None, str]] = {}
         self._last_request: dict[str, float] = {}
 
-    def get(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        """Status and (small) body of one GET; redirects are not followed."""
+    def get(self, url: str, headers: dict[str, str], read_body: bool = False) -> tuple[int, bytes]:
+        """Status (and, when asked, up to 512 KB of a 200's body) of one GET; no redirects."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         wait = self._last_request.get(origin, -1e9) + self._delay_for(origin) - time.monotonic()
@@ -78,7 +78,7 @@ class _Probe:
         try:
             connection.request("GET", path, headers={"User-Agent": self.user_agent, **headers})
             response = connection.getresponse()
-            body = response.read(512 * 1024) if response.status == 200 else b""
+            body = response.read(512 * 1024) if read_body and response.status == 200 else b""
             status = response.status
         finally:
             connection.close()
@@ -97,7 +97,7 @@ class _Probe:
     def robots(self, origin: str) -> tuple[Protego | None, str]:
         """The origin's parsed robots.txt (None: no rules) and its text; raises on 5xx."""
         if origin not in self._robots:
-            status, body = self.get(origin + "/robots.txt", {})
+            status, body = self.get(origin + "/robots.txt", {}, read_body=True)
             if status >= 500:
                 raise OSError(f"robots.txt answered {status}")
             text = body.decode("utf-8", "replace") if status == 200 else ""
