@@ -16,10 +16,7 @@ import itertools
 import json
 import random
 import re
-import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ import psycopg
 
 from flows import db
 from flows.alerts import match_new_articles
+from flows.bench_support import scratch_database
 from flows.settings import Settings
 from flows.store import start_run
 from flows.testsite import load_stories
@@ -91,21 +89,6 @@ def _bench_command(args: argparse.Namespace, settings: Settings) -> int:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
         print(f"  written to {args.json}")
     return 0 if result.mismatches == 0 else 1
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new database on the same server, dropped on exit whatever happens."""
-    name = f"newswatch_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    params = psycopg.conninfo.conninfo_to_dict(server_url)
-    params["dbname"] = name
-    try:
-        yield psycopg.conninfo.make_conninfo("", **params)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 _SYLLABLES = {

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from flows import db
+from flows.bench_support import scratch_database
 from flows.settings import REPO_ROOT, Settings
 from flows.source_run import SourceRun, run_source
 from flows.sources import Source, load_sources
@@ -52,17 +50,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
 def measure(site_name: str, polite: bool, settings: Settings) -> dict[str, object]:
     """Two runs of one source into a scratch database on the configured server."""
-    server_url = db.database_url(settings)
-    scratch = f"newswatch_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{scratch}"')
-    try:
-        url = psycopg.conninfo.make_conninfo(server_url, dbname=scratch)
+    with scratch_database(db.database_url(settings)) as url:
         db.migrate(url)
         return _two_runs(site_name, polite, url)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
 
 def _two_runs(site_name: str, polite: bool, url: str) -> dict[str, object]:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 import psycopg
@@ -23,27 +22,27 @@ from flows.settings import Settings
 from flows.stack import free_port, http_ok, terminate_tree
 
 
-def _with_database(url: str, name: str) -> str:
-    """The same server's URL with another database name (yoyo needs a URL, not key=value)."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+@contextmanager
+def scratch_database(server_url: str, keep: bool = False) -> Iterator[str]:
+    """A new, empty database on the same server, dropped on exit whatever happens (unless
+    `keep`); yields its conninfo."""
+    name = f"newswatch_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    finally:
+        if not keep:
+            with psycopg.connect(server_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
 def fresh_database(settings: Settings, keep: bool = False) -> Iterator[str]:
     """A new, migrated database on the configured (or embedded) server, dropped afterwards."""
-    server_url = db.database_url(settings)
-    name = f"newswatch_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(server_url, name)
-    try:
+    with scratch_database(db.database_url(settings), keep) as url:
         db.migrate(url)
         yield url
-    finally:
-        if not keep:
-            with psycopg.connect(server_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def postgres_server_pid(database_url: str) -> int | None:

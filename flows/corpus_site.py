@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import hashlib
 import json
 import sys
 from email.utils import formatdate
@@ -24,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from flows.testsite.background import BackgroundServer
+from flows.testsite.loopback import entity_tag, not_modified, send_not_modified
 
 PAGES_PER_LISTING = 100
 _HTML = "text/html; charset=utf-8"
@@ -183,12 +183,10 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             status, body = 404, _page("Page not found", [("/", "Home")])
         # Validators as any static web server sends them: a rerun can ask "changed since?".
-        etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
-        if status == 200 and self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        etag = entity_tag(body)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        if status == 200 and not_modified(etag, self.corpus.last_modified, headers):
+            send_not_modified(self, etag)
             return
         self.send_response(status)
         self.send_header("Content-Type", content_type)

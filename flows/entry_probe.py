@@ -22,6 +22,7 @@ from flows.db import Connection
 from flows.models import CrawlResult, Validator
 from flows.settings import Settings
 from flows.sources import Source
+from flows.urls import on_site, origin
 
 NOT_MODIFIED = "not_modified"
 
@@ -51,7 +52,7 @@ class ProbeOutcome:
 
 
 class _Probe:
-    """One probe's requests: one connection per origin, robots.txt once per origin."""
+    """One probe's requests: robots.txt read once per origin, the delay kept per origin."""
 
     def __init__(self, source: Source, user_agent: str, delay: float) -> None:
         self.source = source
@@ -64,8 +65,8 @@ class _Probe:
     def get(self, url: str, headers: dict[str, str], read_body: bool = False) -> tuple[int, bytes]:
         """Status (and, when asked, up to 512 KB of a 200's body) of one GET; no redirects."""
         parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        wait = self._last_request.get(origin, -1e9) + self._delay_for(origin) - time.monotonic()
+        site = origin(url)
+        wait = self._last_request.get(site, -1e9) + self._delay_for(site) - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         connection_class = (
@@ -82,37 +83,27 @@ class _Probe:
             status = response.status
         finally:
             connection.close()
-            self._last_request[origin] = time.monotonic()
+            self._last_request[site] = time.monotonic()
         self.outcome.requests += 1
         self.outcome.statuses[status] = self.outcome.statuses.get(status, 0) + 1
         return status, body
 
-    def _delay_for(self, origin: str) -> float:
-        robots = self._robots.get(origin)
+    def _delay_for(self, site: str) -> float:
+        robots = self._robots.get(site)
         crawl_delay = (
             robots[0].crawl_delay(self.user_agent) if robots and robots[0] else None
         ) or 0
         return max(self.delay, float(crawl_delay))
 
-    def robots(self, origin: str) -> tuple[Protego | None, str]:
+    def robots(self, site: str) -> tuple[Protego | None, str]:
         """The origin's parsed robots.txt (None: no rules) and its text; raises on 5xx."""
-        if origin not in self._robots:
-            status, body = self.get(origin + "/robots.txt", {}, read_body=True)
+        if site not in self._robots:
+            status, body = self.get(site + "/robots.txt", {}, read_body=True)
             if status >= 500:
                 raise OSError(f"robots.txt answered {status}")
             text = body.decode("utf-8", "replace") if status == 200 else ""
-            self._robots[origin] = (Protego.parse(text) if text else None, text)
-        return self._robots[origin]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _on_site(source: Source, url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in (d.lower() for d in source.domains()))
+            self._robots[site] = (Protego.parse(text) if text else None, text)
+        return self._robots[site]
 
 
 def probe_entry_points(
@@ -135,17 +126,15 @@ def probe_entry_points(
         if source.sitemaps_from_robots:
             from spiders.discovery import robots_sitemaps  # lxml only, no Scrapy
 
-            origins = {_origin(url) for url in entry_urls} or {
-                f"http://{domain}" for domain in source.domains()
-            }
-            for origin in sorted(origins):
-                text = probe.robots(origin)[1]
-                entry_urls += [u for u in robots_sitemaps(text) if _on_site(source, u)]
+            domains = [domain.lower() for domain in source.domains()]
+            for site in source.robots_origins():
+                text = probe.robots(site)[1]
+                entry_urls += [u for u in robots_sitemaps(text) if on_site(u, domains)]
         for url in dict.fromkeys(entry_urls):
             validator = crawl_state.load_validator(connection, url)
             if validator is None:
                 return _changed(probe, f"no validators kept for {url}")
-            rules, _ = probe.robots(_origin(url))
+            rules, _ = probe.robots(origin(url))
             if rules is not None and not rules.can_fetch(url, probe.user_agent):
                 return _changed(probe, f"robots.txt forbids {url}")
             status, _ = probe.get(url, _conditional_headers(validator))

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from flows.schedules import Schedule
+from flows.urls import origin
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
@@ -137,6 +138,12 @@ class Source(BaseModel):
     def entry_urls(self) -> list[str]:
         """Every configured entry URL; their origins are where robots.txt is looked up."""
         return [*self.start_urls, *self.feeds, *self.sitemaps]
+
+    def robots_origins(self) -> list[str]:
+        """Where robots.txt is read for `sitemaps_from_robots`: the entry points' origins, or
+        the allowed domains' when the source names no entry URL."""
+        origins = {origin(url) for url in self.entry_urls()}
+        return sorted(origins or {f"http://{domain}" for domain in self.domains()})
 
     def domains(self) -> list[str]:
         """Allowed hosts; the entry points' hosts when the file names none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -45,3 +46,15 @@ def _site(url: str) -> str:
     if not host or host.replace(".", "").isdigit() or ":" in host:
         return host
     return ".".join(host.split(".")[-2:])
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port], where robots.txt and per-host politeness apply."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def on_site(url: str, domains: Iterable[str]) -> bool:
+    """Whether the URL's host is one of `domains` (lower-case) or a subdomain of one."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains)

@@ -24,7 +24,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from flows.sources import Source
-from flows.urls import canonicalize_url
+from flows.urls import canonicalize_url, on_site
 from spiders.discovery import FeedError, feed_links, robots_sitemaps, sitemap_entries
 from spiders.errors import describe_failure, is_skip
 from spiders.items import FetchErrorItem, PageItem
@@ -74,20 +74,16 @@ class SourceSpider(scrapy.Spider):
         self._articles_seen: set[str] = set()
 
     def _on_site(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == domain or host.endswith("." + domain) for domain in self._domains)
+        return on_site(url, self._domains)
 
     # -- entry points ----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         source = self.source
         if source.sitemaps_from_robots:
-            origins = {_origin(url) for url in source.entry_urls()} or {
-                f"http://{domain}" for domain in source.domains()
-            }
-            for origin in sorted(origins):
+            for site in source.robots_origins():
                 yield self._request(
-                    origin + "/robots.txt", self.parse_robots, "robots", dont_obey_robotstxt=True
+                    site + "/robots.txt", self.parse_robots, "robots", dont_obey_robotstxt=True
                 )
         for url in source.feeds:
             yield self._request(url, self.parse_feed, "feed", nw_entry=True)
@@ -264,11 +260,6 @@ class SourceSpider(scrapy.Spider):
         parent = meta.get("nw_parent")
         if parent:
             self.tainted_entries.add(parent)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _with_param(url: str, name: str, value: str) -> str:

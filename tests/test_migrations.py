@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import psycopg
@@ -11,20 +10,15 @@ from psycopg.rows import dict_row
 from yoyo import get_backend, read_migrations
 
 from flows import db
+from flows.bench_support import scratch_database
 from flows.stories import story_keys
 
 
 @pytest.fixture
 def scratch_url(database_url: str) -> Iterator[str]:
     """An empty database beside the session's, on the same server."""
-    name = f"newswatch_migrate_{secrets.token_hex(4)}"
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    conninfo = psycopg.conninfo.conninfo_to_dict(database_url)
-    conninfo["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**conninfo)  # type: ignore[arg-type]
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(database_url) as url:
+        yield url
 
 
 def test_story_keys_are_recomputed_for_articles_stored_before_0005(scratch_url: str) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,18 +80,36 @@ class LoopbackSite(BackgroundServer):
             self.hits.append(Hit(path, time.monotonic(), headers))
 
     def _not_modified(self, reply: Reply, etag: str, headers: dict[str, str]) -> bool:
-        if not reply.validators or reply.status != 200:
+        return (
+            reply.validators
+            and reply.status == 200
+            and not_modified(etag, self.last_modified, headers)
+        )
+
+
+def entity_tag(body: bytes) -> str:
+    return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+
+
+def not_modified(etag: str, last_modified: str, headers: Mapping[str, str]) -> bool:
+    """Whether a conditional GET (lower-case `headers`) may be answered 304."""
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        return etag in [tag.strip() for tag in if_none_match.split(",")]
+    since = headers.get("if-modified-since")
+    if since:
+        try:
+            return parsedate_to_datetime(since) >= parsedate_to_datetime(last_modified)
+        except (TypeError, ValueError):
             return False
-        if_none_match = headers.get("if-none-match")
-        if if_none_match is not None:
-            return etag in [tag.strip() for tag in if_none_match.split(",")]
-        since = headers.get("if-modified-since")
-        if since:
-            try:
-                return parsedate_to_datetime(since) >= parsedate_to_datetime(self.last_modified)
-            except (TypeError, ValueError):
-                return False
-        return False
+    return False
+
+
+def send_not_modified(handler: BaseHTTPRequestHandler, etag: str) -> None:
+    handler.send_response(304)
+    handler.send_header("ETag", etag)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
 
 
 class _Server(ThreadingHTTPServer):
@@ -118,12 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
         reply = site.respond(self.path, f"http://{headers.get('host', site.host)}")
         if reply.delay:
             time.sleep(reply.delay)
-        etag = '"' + hashlib.sha1(reply.body).hexdigest()[:16] + '"'
+        etag = entity_tag(reply.body)
         if site._not_modified(reply, etag, headers):
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            send_not_modified(self, etag)
             return
         try:
             self.send_response(reply.status)
