@@ -9,6 +9,7 @@ ends Failed, and the admin gets exactly one e-mail about it.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import itertools
 import re
@@ -67,6 +68,23 @@ def _wait_for_final_states(client: object, run_ids: list[UUID], timeout: float) 
             states = {str(r.id): r.state.name if r.state else None for r in runs.values()}
             raise AssertionError(f"runs not finished after {timeout:.0f} s: {states}")
         time.sleep(2)
+
+
+def _wait_until_workers_idle(settings: Settings, timeout: float) -> None:
+    """A run's state turns Failed before its on_failure hook has sent the admin notice, and
+    stopping the stack kills whatever a worker still runs: wait for every flow-run process to end."""
+    workers = [entry for entry in stack.status(settings) if entry.name.startswith("worker-")]
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = []
+        for entry in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                busy += [child.pid for child in psutil.Process(entry.pid).children(recursive=True)]
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"flow-run processes still running after {timeout:.0f} s: {busy}")
+        time.sleep(0.5)
 
 
 def _worker_of_runs(logs_dir: Path) -> dict[str, list[str]]:
@@ -144,6 +162,7 @@ def test_two_workers_share_the_pool_without_duplicates(
                 parameters={"sources_file": str(tmp_path / "missing.toml")},
             ).id
             runs = _wait_for_final_states(client, [*good_runs, broken_run], timeout=420)
+        _wait_until_workers_idle(settings, timeout=120)
 
         for run_id in good_runs:
             assert runs[run_id].state.is_completed(), runs[run_id].state
