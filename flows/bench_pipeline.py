@@ -29,7 +29,7 @@ import psutil
 from flows import db
 from flows.bench_support import (
     PrefectServer,
-    RssSampler,
+    ProcessSampler,
     fresh_database,
     machine_description,
     postgres_server_pid,
@@ -314,7 +314,7 @@ def _run_flows(
     listing_pages = 2 + len(page_ids) * args.repeat // PAGES_PER_LISTING
     max_pages = len(page_ids) * args.repeat + listing_pages + 10
     sources_file.write_text(sources_toml(site.base_url, max_pages), encoding="utf-8")
-    sampler = RssSampler(
+    sampler = ProcessSampler(
         _group_of(site.process.pid, server.process.pid if server else None),
         postgres_server_pid(database_url),
     )
@@ -322,9 +322,11 @@ def _run_flows(
         warmup()
         startup_seconds = time.perf_counter() - started
         print(f"Prefect ready after {startup_seconds:.1f} s; running the flow...", flush=True)
+        sampler.mark_cpu()
         started = time.perf_counter()
         first = monitor(sources_file=str(sources_file), scrapy_settings=BENCH_SCRAPY_SETTINGS)
         seconds = time.perf_counter() - started
+        first_cpu = sampler.cpu_seconds()
         first_peaks = dict(sampler.peaks_mb)
         print(f"first run {seconds:.1f} s; rerun over the unchanged site...", flush=True)
         started = time.perf_counter()
@@ -334,9 +336,15 @@ def _run_flows(
         page_id: [site.base_url + article_path(page_id, copy) for copy in range(args.repeat)]
         for page_id in page_ids
     }
+    pages = _article_pages(first, site.base_url)
     return {
-        "pages": _article_pages(first, site.base_url),
+        "pages": pages,
         "seconds": seconds,
+        # Where the first run's CPU went: the pipeline's parts, and the servers beside it.
+        "cpu_seconds": first_cpu,
+        "cpu_ms_per_page": {
+            group: round(1000 * cpu / pages, 2) for group, cpu in first_cpu.items() if pages
+        },
         "startup_seconds": startup_seconds,
         "peak_rss_mb": round(first_peaks.get("pipeline", 0.0), 1),
         "peak_pss_mb": round(first_peaks.get("pipeline_pss", 0.0), 1),

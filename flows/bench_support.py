@@ -1,4 +1,4 @@
-"""What the benchmarks share: a throw-away database, and memory sampling by process group."""
+"""What the benchmarks share: a throw-away database, and memory and CPU sampling by process group."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -96,69 +97,189 @@ class PrefectServer:
         self._log.close()
 
 
-def _tree_rss(root: psutil.Process) -> int:
-    total = 0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            total += process.memory_info().rss
-        except psutil.Error:
+def pipeline_part(process: psutil.Process) -> str:
+    """Which part of the pipeline a descendant of the bench process is, for the CPU breakdown."""
+    if process.pid == os.getpid():
+        return "flow"
+    return "crawl" if "spiders.run" in process.cmdline() else "extraction"
+
+
+def _descendants(root: int, children: dict[int, list[int]]) -> list[int]:
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def _parent_pids() -> dict[int, int]:
+    """pid -> parent pid for every process; /proc read directly on Linux (psutil's process_iter
+    costs three times as much, and the sampler's CPU comes out of the pipeline's)."""
+    if not os.path.isdir("/proc/self"):
+        return {p.pid: p.info["ppid"] for p in psutil.process_iter(["ppid"])}
+    parents = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
             continue
-    return total
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+                fields = stat.read().rpartition(b")")[2].split()
+            parents[int(name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return parents
 
 
 @dataclass
-class RssSampler:
-    """Samples resident memory every `interval` seconds in a thread; keeps the peak of each group.
+class ProcessSampler:
+    """Samples memory and CPU every `interval` seconds in a thread.
 
-    `pipeline`: this process and its descendants except the ones `exclude` names (e.g. the
-    Prefect API server, the site being crawled), which are measured as their own groups; the
-    Postgres server (postmaster and its children) is a group when its pid is known.
+    Memory: the peak of each group. `pipeline`: this process and its descendants except the
+    ones `exclude` names (e.g. the Prefect API server, the site being crawled), which are
+    measured as their own groups; the Postgres server (postmaster and its children) is a group
+    when its pid is known.
+    CPU: seconds used since `mark_cpu()`, per pipeline part (flow, crawl, extraction) and per
+    other group. A process that ends between two samples loses at most one interval's CPU.
+    The sampler's own CPU is reported apart (`sampler`): one process-table read per sample,
+    so it stays a small share of one core.
     """
 
     exclude: Callable[[psutil.Process], str | None]
     postgres_pid: int | None = None
-    interval: float = 0.1
+    interval: float = 0.2
     peaks_mb: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _cpu_lock: threading.Lock = field(default_factory=threading.Lock)
+    # (pid, create_time) -> [group, CPU seconds at mark_cpu() (or 0 when born after it), last seen]
+    _cpu: dict[tuple[int, float], list[Any]] = field(default_factory=dict)
+    _cpu_marked_at: float | None = None
+    _own_cpu: float = (
+        0.0  # the sampler thread's CPU since mark_cpu(), counted apart from the flow's
+    )
+    _processes: dict[int, psutil.Process] = field(default_factory=dict)
+
+    def _table(self) -> dict[int, list[int]]:
+        """pid -> child pids, from one pass over the process table. Process objects are kept
+        between samples: psutil caches what it read of them (create time, for one)."""
+        children: dict[int, list[int]] = {}
+        for pid, ppid in _parent_pids().items():
+            children.setdefault(ppid, []).append(pid)
+        live: dict[int, psutil.Process] = {}
+        for pid in [p for kids in children.values() for p in kids]:
+            known = self._processes.get(pid)
+            if known is not None:
+                live[pid] = known
+            else:
+                with suppress(psutil.Error):
+                    live[pid] = psutil.Process(pid)
+        self._processes = live
+        return children
+
+    def _group(self, pid: int, classify: Callable[[psutil.Process], str | None]) -> str | None:
+        # Not cached: between fork and exec a child still shows its parent's command line.
+        return classify(self._processes[pid])
+
+    def _measure(self, pids: list[int], group: str, pss: bool = False) -> tuple[int, int]:
+        """(RSS, PSS) summed over `pids`, noting each one's CPU under `group`."""
+        rss = pss_total = 0
+        for pid in pids:
+            process = self._processes.get(pid)
+            if process is None:
+                continue
+            try:
+                self._note_cpu(process, group)
+                rss += process.memory_info().rss
+                if pss:
+                    # PSS counts a page shared by n processes (forked workers) as 1/n in each.
+                    pss_total += getattr(process.memory_full_info(), "pss", 0)
+            except psutil.Error:
+                continue
+        return rss, pss_total
 
     def sample(self) -> dict[str, int]:
-        me = psutil.Process()
-        groups: dict[str, int] = {"pipeline": 0}
-        skipped: set[int] = set()
-        for child in me.children(recursive=True):
+        children = self._table()
+        me = os.getpid()
+        groups: dict[str, int] = {"pipeline": 0, "pipeline_pss": 0}
+        pipeline: list[int] = [me]
+        stack = list(children.get(me, ()))
+        while stack:
+            pid = stack.pop()
             try:
-                group = self.exclude(child)
-            except psutil.Error:
+                group = self._group(pid, self.exclude)
+            except (psutil.Error, KeyError):
                 continue
-            if group is not None:
-                groups[group] = groups.get(group, 0) + _tree_rss(child)
-                skipped.update(p.pid for p in [child, *child.children(recursive=True)])
-        groups["pipeline_pss"] = 0
-        for process in [me, *me.children(recursive=True)]:
-            if process.pid in skipped:
-                continue
+            if group is None:
+                pipeline.append(pid)
+                stack.extend(children.get(pid, ()))
+            else:
+                rss, _ = self._measure(_descendants(pid, children), group)
+                groups[group] = groups.get(group, 0) + rss
+        for pid in pipeline:
             try:
-                groups["pipeline"] += process.memory_info().rss
-                # PSS counts a page shared by n processes (forked workers) as 1/n in each.
-                groups["pipeline_pss"] += getattr(process.memory_full_info(), "pss", 0)
-            except psutil.Error:
+                part = self._group(pid, pipeline_part)
+            except (psutil.Error, KeyError):
                 continue
-        if self.postgres_pid is not None:
-            with suppress(psutil.Error):
-                groups["postgres"] = _tree_rss(psutil.Process(self.postgres_pid))
+            rss, pss = self._measure([pid], part or "extraction", pss=True)
+            groups["pipeline"] += rss
+            groups["pipeline_pss"] += pss
+        if self.postgres_pid is not None and self.postgres_pid in self._processes:
+            groups["postgres"], _ = self._measure(
+                _descendants(self.postgres_pid, children), "postgres"
+            )
         return groups
+
+    def _note_cpu(self, process: psutil.Process, group: str) -> None:
+        try:
+            times = process.cpu_times()
+            key = (process.pid, process.create_time())
+        except psutil.Error:
+            return
+        used = times.user + times.system
+        with self._cpu_lock:
+            entry = self._cpu.get(key)
+            if entry is None:
+                born_after_mark = self._cpu_marked_at is not None and key[1] >= self._cpu_marked_at
+                self._cpu[key] = [group, 0.0 if born_after_mark else used, used]
+            else:
+                entry[0], entry[2] = group, used
+
+    def mark_cpu(self) -> None:
+        """Start counting CPU from now."""
+        self.sample()
+        with self._cpu_lock:
+            self._cpu_marked_at = time.time()
+            for entry in self._cpu.values():
+                entry[1] = entry[2]
+            self._own_cpu = 0.0
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds per group since `mark_cpu()`, up to now."""
+        self.sample()
+        totals: dict[str, float] = {}
+        with self._cpu_lock:
+            for group, at_mark, last in self._cpu.values():
+                totals[group] = totals.get(group, 0.0) + max(0.0, last - at_mark)
+            if "flow" in totals:
+                totals["flow"] = max(0.0, totals["flow"] - self._own_cpu)
+            totals["sampler"] = self._own_cpu
+        return {group: round(seconds, 2) for group, seconds in sorted(totals.items())}
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            cpu_before = time.thread_time()
             for group, rss in self.sample().items():
                 mb = rss / 2**20
                 if mb > self.peaks_mb.get(group, 0.0):
                     self.peaks_mb[group] = mb
+            with self._cpu_lock:
+                self._own_cpu += time.thread_time() - cpu_before
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> RssSampler:
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+    def __enter__(self) -> ProcessSampler:
+        self._thread = threading.Thread(target=self._run, name="process-sampler", daemon=True)
         self._thread.start()
         return self
 

@@ -59,6 +59,10 @@ def test_bench_pipeline_reports_every_figure(
     assert figures["rerun_new_articles"] == 0
     assert figures["f1"] > 0.9
     assert figures["peak_rss_mb"] > 0
+    # The CPU breakdown saw every part of the pipeline work, and the servers beside it.
+    cpu = figures["cpu_seconds"]
+    assert {"flow", "crawl", "extraction", "prefect_api", "corpus_site", "sampler"} <= set(cpu)
+    assert cpu["crawl"] > 0 and cpu["extraction"] > 0
     predictions = json.loads(predictions_path.read_text(encoding="utf-8"))
     assert set(predictions) == set(ARTICLES)
     paragraph = ARTICLES["library-3"][1][1]
