@@ -1,6 +1,6 @@
 """Decoding page bytes when servers lie about, or omit, the character set.
 
-Order: a byte-order mark; then UTF-8 whenever the bytes are valid UTF-8 (text in another
+Order: a byte-order mark; a declared ISO-2022 charset when the bytes hold its escapes; then UTF-8 whenever the bytes are valid UTF-8 (text in another
 encoding almost never is, while servers often label UTF-8 pages as Latin-1); then the charset the
 HTTP header declares, then the one in a <meta> tag, if the bytes decode with it; else cp1252,
 which decodes any byte.
@@ -9,6 +9,7 @@ which decodes any byte.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 
 _META_CHARSET = re.compile(
@@ -43,12 +44,18 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return body.decode(encoding, errors="replace"), encoding
+    meta = _META_CHARSET.search(body[:4096])
+    labels = (declared, meta.group(1).decode("ascii", "replace") if meta else None)
+    # ISO-2022 text is 7-bit, so it is also valid UTF-8: its label must win.
+    for codec in filter(None, map(_codec, labels)):
+        if codec.startswith("iso2022") and b"\x1b" in body:
+            with contextlib.suppress(UnicodeDecodeError):
+                return body.decode(codec), codec
     try:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    meta = _META_CHARSET.search(body[:4096])
-    for candidate in (declared, meta.group(1).decode("ascii", "replace") if meta else None):
+    for candidate in labels:
         codec = _codec(candidate)
         if codec is None or codec.startswith("utf-16"):
             continue

@@ -28,15 +28,21 @@ __all__ = ["TRAFILATURA_OPTIONS", "ExtractionError", "extract_article"]
 # Marker lines inside these are navigation, not the end of the article.
 _NOT_CONTENT = {"nav", "header", "footer", "a", "button", "option", "label", "script", "style"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _LATIN = re.compile(r"[A-Za-z]")
 _ENGLISH_WORDS = re.compile(r"\b(the|and|of|to|in|is|that|for)\b", re.IGNORECASE)
 
 
-_PUBLISHED_XPATH = (
-    "//meta[@property='article:published_time']/@content"
-    " | //meta[@itemprop='datePublished']/@content | //time[@datetime]/@datetime"
-)
+# (tag, attribute naming it, its value) -> (fact, attribute holding the fact's value)
+_FACTS = {
+    ("link", "rel", "canonical"): ("canonical", "href"),
+    ("meta", "property", "og:title"): ("og_title", "content"),
+    ("meta", "property", "og:site_name"): ("site_name", "content"),
+    ("meta", "property", "article:published_time"): ("published", "content"),
+    ("meta", "itemprop", "datePublished"): ("published", "content"),
+}
 
 
 class ExtractionError(ValueError):
@@ -57,9 +63,15 @@ def content_hash(text: str) -> str:
 
 
 def decode_page(page: FetchedPage) -> str:
-    """The page's text, whatever its declared charset (see flows.charset)."""
+    """The page's text, whatever its declared charset (see flows.charset), without the control
+    characters lxml refuses."""
     declared = page.encoding or charset_from_content_type(page.content_type)
-    return decode_html(page.body, declared)[0]
+    body = page.body
+    if b"\x1b" in body or body.startswith(_UTF16_BOMS):  # ISO-2022 escapes, UTF-16
+        return _CONTROL.sub("", decode_html(body, declared)[0])
+    # In UTF-8 and the other ASCII-compatible encodings these bytes only ever stand for the
+    # control characters themselves: deleting them before decoding is the same, 3x cheaper.
+    return decode_html(body.translate(None, _CONTROL_BYTES), declared)[0]
 
 
 def _is_navigation(element: HtmlElement) -> bool:
@@ -145,9 +157,25 @@ def _language(root: HtmlElement, body: str) -> str:
     return "und"
 
 
-def _meta(root: HtmlElement, xpath: str) -> str | None:
-    values = root.xpath(xpath)
-    return " ".join(str(values[0]).split()) if values else None
+def page_facts(root: HtmlElement) -> dict[str, str]:
+    """The first canonical link, og:title, og:site_name, <title> text and publication time
+    (meta or <time datetime>) in document order: one pass instead of an XPath each."""
+    facts: dict[str, str] = {}
+    for element in root.iter("link", "meta", "title", "time"):
+        tag, value = element.tag, None
+        if tag == "title":
+            name, value = "title", element.text
+        elif tag == "time":
+            name, value = "published", element.get("datetime")
+        else:
+            for attribute in ("rel", "property", "itemprop"):
+                fact = _FACTS.get((tag, attribute, element.get(attribute) or ""))
+                if fact is not None:
+                    name, value = fact[0], element.get(fact[1])
+                    break
+        if value is not None and name not in facts:
+            facts[name] = " ".join(value.split())
+    return facts
 
 
 def extract_article(page: FetchedPage, source: Source) -> Article:
@@ -155,7 +183,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     content_type = (page.content_type or "text/html").lower()
     if "html" not in content_type and "xml" not in content_type:
         raise ExtractionError(f"not an HTML page ({page.content_type})")
-    html_text = _CONTROL.sub("", decode_page(page))
+    html_text = decode_page(page)
     if not html_text.strip():
         raise ExtractionError("empty page")
     try:
@@ -165,15 +193,16 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     if root is None:
         raise ExtractionError("unparseable HTML")
 
-    canonical_href = _meta(root, "//link[@rel='canonical']/@href")
+    facts = page_facts(root)
+    canonical_href = facts.get("canonical")
     canonical_url = resolve_canonical(page.url, canonical_href, source.strip_query_params)
     publisher = _first_text(root, source.byline.publisher_css)
     displayed_time = _first_text(root, source.byline.time_css)
-    og_title = _meta(root, "//meta[@property='og:title']/@content")
+    og_title = facts.get("og_title")
     # Cheap stand-ins for trafilatura's metadata pass, which costs about a third of extraction.
-    page_title = _meta(root, "//title/text()")
-    site_name = _meta(root, "//meta[@property='og:site_name']/@content")
-    meta_date = _meta(root, _PUBLISHED_XPATH)
+    page_title = facts.get("title")
+    site_name = facts.get("site_name")
+    meta_date = facts.get("published")
     heading = root.find(".//h1")
     h1_title = " ".join(heading.text_content().split()) if heading is not None else None
 

@@ -1,7 +1,7 @@
 """Stories: near-identical articles (syndicated copies, light rewrites) are linked to one story.
 
 Each article's 4-word shingles get a MinHash signature (CRC-32 of each shingle under 126 fixed
-universal-hash permutations, in numpy; computed in the extraction workers); the signature is cut into
+multiply-shift hash functions, in numpy; computed in the extraction workers); the signature is cut into
 LSH bands whose keys live in Postgres (`story_bands`, btree), so the index is shared by every run
 and every concurrent worker. Articles sharing a band key are only candidates: the link is made
 when the exact shingle Jaccard reaches SAME_STORY_JACCARD. The first copy stored represents the
@@ -41,8 +41,6 @@ NUM_PERM = BANDS * ROWS_PER_BAND
 SAME_STORY_JACCARD = 0.6
 MAX_CANDIDATES = 20
 _SEED = 8
-_MERSENNE_PRIME = (1 << 61) - 1
-_MAX_HASH = (1 << 32) - 1
 # Namespace (first key) of the advisory locks on band keys, so they cannot collide with others'.
 _LOCK_NAMESPACE = 40_003
 _WORD = re.compile(r"\w+")
@@ -73,8 +71,9 @@ def _permutations() -> tuple[Any, Any, Any]:
     import numpy as np
 
     state = np.random.RandomState(_SEED)
-    a = state.randint(1, _MERSENNE_PRIME, size=NUM_PERM, dtype=np.uint64)
-    b = state.randint(0, _MERSENNE_PRIME, size=NUM_PERM, dtype=np.uint64)
+    # Multiply-shift hashing: odd multipliers, the high 32 bits of (a * x + b) mod 2**64.
+    a = state.randint(0, 2**63, size=NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = state.randint(0, 2**63, size=NUM_PERM, dtype=np.uint64)
     return np, a, b
 
 
@@ -89,10 +88,8 @@ def band_keys(shingle_set: set[str]) -> list[int]:
         dtype=np.uint64,
         count=len(shingle_set),
     )
-    with np.errstate(over="ignore"):  # the permutations wrap modulo 2**64 by design
-        permuted = ((hashes[:, np.newaxis] * a + b) % np.uint64(_MERSENNE_PRIME)) & np.uint64(
-            _MAX_HASH
-        )
+    with np.errstate(over="ignore"):  # wrapping modulo 2**64 is the hash's definition
+        permuted = (hashes[:, np.newaxis] * a + b) >> np.uint64(32)
     values = permuted.min(axis=0)
     keys = set()
     for band in range(BANDS):
@@ -107,6 +104,27 @@ def band_keys(shingle_set: set[str]) -> list[int]:
 def story_keys(title: str, body: str) -> tuple[int, ...]:
     """An article's band keys; cheap enough for the extraction workers to compute in parallel."""
     return tuple(band_keys(shingles(title, body)))
+
+
+def recompute_story_bands(cursor: Any, batch: int = 1000) -> None:
+    """Replace every stored band key with this module's (for migrations that change the hash:
+    keys of two hashes never match, so old articles would no longer be found by their copies)."""
+    cursor.execute("DELETE FROM story_bands")
+    last_id = 0
+    while True:
+        cursor.execute(
+            "SELECT id, title, body FROM articles WHERE id > %s ORDER BY id LIMIT %s",
+            (last_id, batch),
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return
+        pairs = [(key, row[0]) for row in rows for key in story_keys(row[1], row[2])]
+        cursor.executemany(
+            "INSERT INTO story_bands (band_key, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            pairs,
+        )
+        last_id = rows[-1][0]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -128,3 +129,26 @@ def test_marker_in_navigation_does_not_cut_the_article(daily8: Source) -> None:
     article = extract_article(page(html.encode()), daily8)
     assert "harbour authority" in article.body
     assert "weather" not in article.body
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type", "place"),
+    [
+        ("utf-8", "text/html; charset=utf-8", "Cafés"),
+        ("cp1252", "text/html; charset=windows-1252", "Cafés"),
+        ("utf-16", "text/html", "Cafés"),  # with its byte-order mark
+        # ESC bytes here are the encoding's own shifts, not control characters to drop
+        ("iso2022_jp", "text/html; charset=iso-2022-jp", "東京"),
+    ],
+)
+def test_control_characters_are_dropped_in_any_encoding(
+    encoding: str, content_type: str, place: str, daily8: Source
+) -> None:
+    paragraph = "The ferry\x00 service resumed on Monday after\x07 the storm. " * 6
+    html = f"""<html lang="en"><body><h1>Ferry\x0b service resumes</h1>
+      <div class="text"><p>{paragraph}</p><p>{place} reopened\x1f too.</p></div></body></html>"""
+    fetched = replace(page(html.encode(encoding)), content_type=content_type, encoding=None)
+    article = extract_article(fetched, daily8)
+    assert "The ferry service resumed on Monday after the storm." in article.body
+    assert f"{place} reopened too." in article.body
+    assert article.title == "Ferry service resumes"

@@ -21,10 +21,14 @@ def scratch_url(database_url: str) -> Iterator[str]:
         yield url
 
 
-def test_story_keys_are_recomputed_for_articles_stored_before_0005(scratch_url: str) -> None:
+@pytest.mark.parametrize("first_new", ["0005", "0006"])
+def test_story_keys_are_recomputed_for_articles_stored_before(
+    first_new: str, scratch_url: str
+) -> None:
+    """Both migrations that changed the band hash leave only keys of the current one."""
     backend = get_backend(db._yoyo_url(scratch_url))
     migrations = read_migrations(str(db.migrations_dir()))
-    before = migrations.filter(lambda m: m.id < "0005")
+    before = migrations.filter(lambda m: m.id < first_new)
     with backend.lock():
         backend.apply_migrations(backend.to_apply(before))
     title, body = "Floods close the river road", "Water rose over the old river road at dawn. " * 20
