@@ -47,10 +47,10 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
     meta = _META_CHARSET.search(body[:4096])
     labels = (declared, meta.group(1).decode("ascii", "replace") if meta else None)
     # ISO-2022 text is 7-bit, so it is also valid UTF-8: its label must win.
-    for codec in filter(None, map(_codec, labels)):
-        if codec.startswith("iso2022") and b"\x1b" in body:
+    for stateful in filter(None, map(_codec, labels)):
+        if stateful.startswith("iso2022") and b"\x1b" in body:
             with contextlib.suppress(UnicodeDecodeError):
-                return body.decode(codec), codec
+                return body.decode(stateful), stateful
     try:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
