@@ -25,6 +25,9 @@ USER_AGENT = _settings.resolved_user_agent
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control runs Python code sent over HTTP and leaves a job file in the user's
+# profile for every crawl; an unattended crawl child needs neither (nor its aiohttp import).
+REMOTE_CONTROL_ENABLED = False
 
 # Politeness: AutoThrottle adapts the delay to the server; the source's download_delay is the floor.
 AUTOTHROTTLE_ENABLED = True
