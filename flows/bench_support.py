@@ -153,9 +153,9 @@ class ProcessSampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _cpu_lock: threading.Lock = field(default_factory=threading.Lock)
-    # (pid, create_time) -> [group, CPU seconds at mark_cpu() (or 0 when born after it), last seen]
+    # (pid, create time) -> [group, CPU seconds at mark_cpu() (0 when born after it), last seen]
     _cpu: dict[tuple[int, float], list[Any]] = field(default_factory=dict)
-    _cpu_marked_at: float | None = None
+    _known_at_mark: set[tuple[int, float]] | None = None
     _own_cpu: float = (
         0.0  # the sampler thread's CPU since mark_cpu(), counted apart from the flow's
     )
@@ -241,7 +241,8 @@ class ProcessSampler:
         with self._cpu_lock:
             entry = self._cpu.get(key)
             if entry is None:
-                born_after_mark = self._cpu_marked_at is not None and key[1] >= self._cpu_marked_at
+                # A process first seen after mark_cpu() was born after it: all its CPU counts.
+                born_after_mark = self._known_at_mark is not None and key not in self._known_at_mark
                 self._cpu[key] = [group, 0.0 if born_after_mark else used, used]
             else:
                 entry[0], entry[2] = group, used
@@ -250,7 +251,7 @@ class ProcessSampler:
         """Start counting CPU from now."""
         self.sample()
         with self._cpu_lock:
-            self._cpu_marked_at = time.time()
+            self._known_at_mark = set(self._cpu)
             for entry in self._cpu.values():
                 entry[1] = entry[2]
             self._own_cpu = 0.0
