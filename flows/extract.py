@@ -21,6 +21,7 @@ from flows.charset import charset_from_content_type, decode_html
 from flows.models import Article, FetchedPage
 from flows.reltime import parse_display_time
 from flows.sources import Source
+from flows.stories import story_keys, words
 from flows.urls import resolve_canonical
 
 __all__ = ["TRAFILATURA_OPTIONS", "ExtractionError", "extract_article"]
@@ -55,11 +56,13 @@ def _normalized_line(text: str) -> str:
 
 def normalized_text(text: str) -> str:
     """Words only, case-folded: the same article with other spacing or punctuation hashes alike."""
-    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+    return " ".join(words(text))
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()
+def content_hash(text: str, text_words: list[str] | None = None) -> str:
+    """`text_words`: `words(text)`, when the caller has them already."""
+    normalized = " ".join(words(text) if text_words is None else text_words)
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
 def decode_page(page: FetchedPage) -> str:
@@ -219,6 +222,8 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
             f"no article text: {len(body)} characters extracted, {source.min_body_chars} needed"
         )
     title = h1_title or og_title or page_title or body[:80]
+    title = " ".join(title.split())[:1000]
+    body_words = words(body)
     published_at = parse_display_time(displayed_time, page.fetched_at)
     if published_at is None and meta_date:
         published_at = parse_display_time(meta_date, page.fetched_at)
@@ -226,12 +231,13 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         source=page.source,
         url=page.url,
         canonical_url=canonical_url,
-        title=" ".join(title.split())[:1000],
+        title=title,
         body=body,
-        content_hash=content_hash(body),
+        content_hash=content_hash(body, body_words),
         language=_language(root, body),
         fetched_at=page.fetched_at,
         publisher=publisher or site_name or source.publisher,
         published_at=published_at,
         hashtags=hashtags,
+        story_keys=story_keys(title, body, body_words),
     )

@@ -10,7 +10,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -19,7 +19,6 @@ from typing import IO, Any
 from flows.crawl import MANIFEST, read_spool, run_crawl_process, skip_unchanged, spool_page
 from flows.models import Article, CrawlResult, FetchedPage, FetchError
 from flows.sources import Source
-from flows.stories import story_keys
 
 # How often the manifest is polled for new pages while the crawl runs.
 _POLL_SECONDS = 0.05
@@ -38,8 +37,7 @@ def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
     from flows.extract import ExtractionError, extract_article
 
     try:
-        article = extract_article(page, source)
-        return replace(article, story_keys=story_keys(article.title, article.body))
+        return extract_article(page, source)
     except ExtractionError as exc:
         return FetchError(page.source, page.url, str(exc))
     except Exception as exc:  # an extractor bug on one page must not stop the run

@@ -1,7 +1,8 @@
 """Stories: near-identical articles (syndicated copies, light rewrites) are linked to one story.
 
-Each article's 4-word shingles get a MinHash signature (CRC-32 of each shingle under 126 fixed
-multiply-shift hash functions, in numpy; computed in the extraction workers); the signature is cut into
+Each article's 4-word shingles get a MinHash signature (a shingle's 32-bit hash combines its
+words' CRC-32s; 126 fixed multiply-shift hash functions, in numpy; computed in the extraction
+workers); the signature is cut into
 LSH bands whose keys live in Postgres (`story_bands`, btree), so the index is shared by every run
 and every concurrent worker. Articles sharing a band key are only candidates: the link is made
 when the exact shingle Jaccard reaches SAME_STORY_JACCARD. The first copy stored represents the
@@ -77,18 +78,38 @@ def _permutations() -> tuple[Any, Any, Any]:
     return np, a, b
 
 
-def band_keys(shingle_set: set[str]) -> list[int]:
-    """The LSH band keys of a shingle set: signed 64-bit integers, sorted, distinct.
+# Odd 64-bit multipliers, one per position of a word in its shingle (order matters).
+_POSITION_MULTIPLIERS = (
+    0x9E3779B97F4A7C15,
+    0xC2B2AE3D27D4EB4F,
+    0x165667B19E3779F9,
+    0x27D4EB2F165667C5,
+)
 
-    Stable across processes and versions of Python (they are stored): CRC-32, not hash().
-    """
-    np, a, b = _permutations()
-    hashes = np.fromiter(
-        (zlib.crc32(shingle.encode("utf-8")) for shingle in shingle_set),
-        dtype=np.uint64,
-        count=len(shingle_set),
+
+def _shingle_hashes(tokens: Sequence[str]) -> Any:
+    """32-bit hashes of the distinct 4-word shingles, built from one CRC-32 per word (hashing
+    every shingle's text costs three times as much). Stable across processes: no hash()."""
+    np, _, _ = _permutations()
+    word_hashes = np.fromiter(
+        (zlib.crc32(token.encode("utf-8")) for token in tokens), dtype=np.uint64, count=len(tokens)
     )
+    if len(word_hashes) < SHINGLE_WORDS:  # a short text is one shingle, padded with zeros
+        padding = np.zeros(SHINGLE_WORDS - len(word_hashes), dtype=np.uint64)
+        word_hashes = np.concatenate([word_hashes, padding])
+    count = len(word_hashes) - SHINGLE_WORDS + 1
+    combined = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):  # wrapping modulo 2**64 is the hash's definition
+        for position, multiplier in enumerate(_POSITION_MULTIPLIERS):
+            combined += word_hashes[position : position + count] * np.uint64(multiplier)
+    return np.unique(combined >> np.uint64(32))
+
+
+def band_keys(tokens: Sequence[str]) -> list[int]:
+    """The LSH band keys of a text's words: signed 64-bit integers, sorted, distinct."""
+    np, a, b = _permutations()
+    hashes = _shingle_hashes(tokens)
+    with np.errstate(over="ignore"):  # multiply-shift: the high 32 bits of a * x + b mod 2**64
         permuted = (hashes[:, np.newaxis] * a + b) >> np.uint64(32)
     values = permuted.min(axis=0)
     keys = set()
@@ -101,9 +122,10 @@ def band_keys(shingle_set: set[str]) -> list[int]:
     return sorted(keys)
 
 
-def story_keys(title: str, body: str) -> tuple[int, ...]:
-    """An article's band keys; cheap enough for the extraction workers to compute in parallel."""
-    return tuple(band_keys(shingles(title, body)))
+def story_keys(title: str, body: str, body_words: Sequence[str] | None = None) -> tuple[int, ...]:
+    """An article's band keys; cheap enough for the extraction workers to compute in parallel.
+    `body_words`: `words(body)`, when the caller has them already."""
+    return tuple(band_keys([*words(title), *(words(body) if body_words is None else body_words)]))
 
 
 def recompute_story_bands(cursor: Any, batch: int = 1000) -> None:

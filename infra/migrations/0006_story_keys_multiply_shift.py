@@ -1,5 +1,6 @@
-"""Recompute every article's story band keys: the MinHash now uses multiply-shift hashing
-(no modulo a prime; 0.5 ms less per article in the extraction workers)."""
+"""Recompute every article's story band keys: a shingle's hash now combines its words' CRC-32s
+(instead of a CRC-32 of the shingle's text) and the MinHash uses multiply-shift hashing (no
+modulo a prime); together 1.1 instead of 1.9 ms per article in the extraction workers."""
 
 from yoyo import step
 
