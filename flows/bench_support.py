@@ -156,9 +156,8 @@ class ProcessSampler:
     # (pid, create time) -> [group, CPU seconds at mark_cpu() (0 when born after it), last seen]
     _cpu: dict[tuple[int, float], list[Any]] = field(default_factory=dict)
     _known_at_mark: set[tuple[int, float]] | None = None
-    _own_cpu: float = (
-        0.0  # the sampler thread's CPU since mark_cpu(), counted apart from the flow's
-    )
+    # The sampler thread's CPU since mark_cpu(), counted apart from the flow's.
+    _own_cpu: float = 0.0
     _processes: dict[int, psutil.Process] = field(default_factory=dict)
 
     def _table(self) -> dict[int, list[int]]:

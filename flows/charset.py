@@ -1,9 +1,10 @@
 """Decoding page bytes when servers lie about, or omit, the character set.
 
-Order: a byte-order mark; a declared ISO-2022 charset when the bytes hold its escapes; then UTF-8 whenever the bytes are valid UTF-8 (text in another
-encoding almost never is, while servers often label UTF-8 pages as Latin-1); then the charset the
-HTTP header declares, then the one in a <meta> tag, if the bytes decode with it; else cp1252,
-which decodes any byte.
+Order: a byte-order mark; a declared ISO-2022 charset when the bytes hold its escapes (such text
+is 7-bit, so it would pass for UTF-8); then UTF-8 whenever the bytes are valid UTF-8 (text in
+another encoding almost never is, while servers often label UTF-8 pages as Latin-1); then the
+charset the HTTP header declares, then the one in a <meta> tag, if the bytes decode with it;
+else cp1252, which decodes any byte.
 """
 
 from __future__ import annotations
