@@ -2,10 +2,11 @@
 
 Each article's 4-word shingles get a MinHash signature (a shingle's 32-bit hash combines its
 words' CRC-32s; 126 fixed multiply-shift hash functions, in numpy; computed in the extraction
-workers); the signature is cut into LSH bands whose keys live in Postgres (`story_bands`, btree), so the index is shared by every run
-and every concurrent worker. Articles sharing a band key are only candidates: the link is made
-when the exact shingle Jaccard reaches SAME_STORY_JACCARD. The first copy stored represents the
-story (`story_id` = its id); later copies are stored too and point at it.
+workers); the signature is cut into LSH bands whose keys live in Postgres (`story_bands`,
+btree), so the index is shared by every run and every concurrent worker. Articles sharing a band
+key are only candidates: the link is made when the exact shingle Jaccard reaches
+SAME_STORY_JACCARD. The first copy stored represents the story (`story_id` = its id); later
+copies are stored too and point at it.
 
 Parameters, measured on the test site's stories (scripts in tests/test_stories.py): its lightly
 edited rewrites have a shingle Jaccard of 0.83-0.85 with their base, distinct stories at most
