@@ -142,6 +142,12 @@ def notify(connection: Connection, settings: Settings, notice: Notice) -> bool:
     return new
 
 
+def retry_kept(connection: Connection, settings: Settings) -> list[str]:
+    """Send the notices a refusing mail server (or a run killed mid-send) left unsent; every
+    monitor run calls this, so a notice waits at most one run, not until the next notice."""
+    return deliver_pending(connection, transport_for(settings), settings.mail_from)
+
+
 def check_idle_sources(connection: Connection, settings: Settings, sources: list[str]) -> list[str]:
     """Notify about each source idle for `idle_source_runs` runs; return the sources notified."""
     threshold = settings.idle_source_runs

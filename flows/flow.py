@@ -187,18 +187,21 @@ def _run_source(
 
 
 def _report(database_url: str, summary: RunSummary, settings: Settings) -> None:
-    """Dashboards in the UI and idle-source notices; a problem here is logged, not raised,
-    so it cannot mask the run's own outcome."""
+    """Dashboards in the UI, idle-source notices and a retry of kept admin notices; a problem
+    here is logged, not raised, so it cannot mask the run's own outcome."""
     logger = get_run_logger()
     try:
         with db.connect(database_url) as connection:
             dashboards.publish_run(connection, summary.as_dict())
             notified = admin_notices.check_idle_sources(connection, settings, summary.sources)
+            resent = admin_notices.retry_kept(connection, settings)
     except Exception:
         logger.exception("publishing the run's dashboards or notices failed")
         return
     if notified:
         logger.warning("admin notified: no new articles lately from %s", ", ".join(notified))
+    if resent:
+        logger.info("admin notices sent on retry: %s", ", ".join(resent))
 
 
 def _publish(summary: RunSummary) -> None:

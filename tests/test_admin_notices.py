@@ -90,6 +90,23 @@ def test_run_failed_notice_is_sent_once_and_kept_when_refused(
     assert "http://ui/runs/x" in body
 
 
+def test_a_kept_notice_goes_out_at_the_next_run_without_a_new_notice(
+    admin_settings: Settings, smtp_server: Any, clean_db: str
+) -> None:
+    notice = admin_notices.run_failed_notice("7c1d", "calm-heron", "daily8", "Crashed", None)
+    smtp_server.refuse = True
+    with db.connect(clean_db) as connection:
+        assert admin_notices.notify(connection, admin_settings, notice) is True
+        assert admin_notices.retry_kept(connection, admin_settings) == []  # still refused
+        smtp_server.refuse = False
+        assert admin_notices.retry_kept(connection, admin_settings) == [notice.key]
+        assert admin_notices.retry_kept(connection, admin_settings) == []
+        row = connection.execute("SELECT sent_at, attempts FROM admin_notices").fetchone()
+    assert row is not None and row["sent_at"] is not None and row["attempts"] == 3
+    (message,) = _notices(smtp_server)
+    assert message["Subject"] == "[newswatch] run calm-heron failed"
+
+
 def test_without_admin_address_nothing_is_sent(
     settings: Settings, smtp_server: Any, clean_db: str
 ) -> None:
