@@ -61,7 +61,7 @@ def normalized_text(text: str) -> str:
 
 def content_hash(text: str, text_words: list[str] | None = None) -> str:
     """`text_words`: `words(text)`, when the caller has them already."""
-    normalized = " ".join(words(text) if text_words is None else text_words)
+    normalized = normalized_text(text) if text_words is None else " ".join(text_words)
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
@@ -165,7 +165,7 @@ def page_facts(root: HtmlElement) -> dict[str, str]:
     (meta or <time datetime>) in document order: one pass instead of an XPath each."""
     facts: dict[str, str] = {}
     for element in root.iter("link", "meta", "title", "time"):
-        tag, value = element.tag, None
+        tag, name, value = element.tag, "", None
         if tag == "title":
             name, value = "title", element.text
         elif tag == "time":

@@ -25,7 +25,7 @@ def scratch_url(database_url: str) -> Iterator[str]:
 def test_story_keys_are_recomputed_for_articles_stored_before(
     first_new: str, scratch_url: str
 ) -> None:
-    """Both migrations that changed the band hash leave only keys of the current one."""
+    """A database from before either change of the band hash ends with current keys only."""
     backend = get_backend(db._yoyo_url(scratch_url))
     migrations = read_migrations(str(db.migrations_dir()))
     before = migrations.filter(lambda m: m.id < first_new)

@@ -1,8 +1,9 @@
-"""Recompute every article's story band keys with the CRC-32 MinHash of flows.stories.
+"""Formerly: recompute every article's story band keys with the CRC-32 MinHash.
 
-Band keys were computed with datasketch's SHA-1 MinHash before; keys of both kinds never match,
-so old articles would no longer be found by their copies. Migration 0006 changed the hash again;
-both run the current one, so a database this old is recomputed twice, which is harmless.
+Band keys were computed with datasketch's SHA-1 MinHash before. Migration 0006 changed the hash
+again and recomputes every key with the current one, so this step does nothing now: a database
+this old would otherwise have its keys recomputed twice in one upgrade. Databases that applied
+it already keep it as applied.
 """
 
 from yoyo import step
@@ -11,9 +12,7 @@ __depends__ = {"0004_source_runs_and_notices"}
 
 
 def recompute_keys(connection):  # type: ignore[no-untyped-def]
-    from flows.stories import recompute_story_bands
-
-    recompute_story_bands(connection.cursor())
+    """Left to 0006 (see the module docstring)."""
 
 
 steps = [step(recompute_keys)]
