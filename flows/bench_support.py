@@ -97,11 +97,15 @@ class PrefectServer:
         self._log.close()
 
 
-def pipeline_part(process: psutil.Process) -> str:
-    """Which part of the pipeline a descendant of the bench process is, for the CPU breakdown."""
+def pipeline_part(process: psutil.Process) -> str | None:
+    """Which part of the pipeline a descendant of the bench process is, for the CPU breakdown;
+    None for a process that has exited but is not reaped yet (its command line reads empty)."""
     if process.pid == os.getpid():
         return "flow"
-    return "crawl" if "spiders.run" in process.cmdline() else "extraction"
+    command = process.cmdline()
+    if not command:
+        return None
+    return "crawl" if "spiders.run" in command else "extraction"
 
 
 def _descendants(root: int, children: dict[int, list[int]]) -> list[int]:
@@ -181,7 +185,7 @@ class ProcessSampler:
         # Not cached: between fork and exec a child still shows its parent's command line.
         return classify(self._processes[pid])
 
-    def _measure(self, pids: list[int], group: str, pss: bool = False) -> tuple[int, int]:
+    def _measure(self, pids: list[int], group: str | None, pss: bool = False) -> tuple[int, int]:
         """(RSS, PSS) summed over `pids`, noting each one's CPU under `group`."""
         rss = pss_total = 0
         for pid in pids:
@@ -221,7 +225,7 @@ class ProcessSampler:
                 part = self._group(pid, pipeline_part)
             except (psutil.Error, KeyError):
                 continue
-            rss, pss = self._measure([pid], part or "extraction", pss=True)
+            rss, pss = self._measure([pid], part, pss=True)
             groups["pipeline"] += rss
             groups["pipeline_pss"] += pss
         if self.postgres_pid is not None and self.postgres_pid in self._processes:
@@ -230,7 +234,9 @@ class ProcessSampler:
             )
         return groups
 
-    def _note_cpu(self, process: psutil.Process, group: str) -> None:
+    def _note_cpu(self, process: psutil.Process, group: str | None) -> None:
+        """Note a process's CPU so far; `group` None keeps the group it had (a process that
+        has exited no longer shows what it was)."""
         try:
             times = process.cpu_times()
             key = (process.pid, process.create_time())
@@ -242,9 +248,9 @@ class ProcessSampler:
             if entry is None:
                 # A process first seen after mark_cpu() was born after it: all its CPU counts.
                 born_after_mark = self._known_at_mark is not None and key not in self._known_at_mark
-                self._cpu[key] = [group, 0.0 if born_after_mark else used, used]
+                self._cpu[key] = [group or "extraction", 0.0 if born_after_mark else used, used]
             else:
-                entry[0], entry[2] = group, used
+                entry[0], entry[2] = group or entry[0], used
 
     def mark_cpu(self) -> None:
         """Start counting CPU from now."""
