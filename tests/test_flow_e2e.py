@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import re
+import time
 from email import policy
 from typing import Any
 
@@ -52,25 +53,46 @@ def run_monitor(site: TestSite) -> dict[str, Any]:
     return summary
 
 
-def assert_run_visible_in_prefect(summary: dict[str, Any]) -> None:
-    """Scrapy's log lines and the summary table are in Prefect, where people look."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        LogFilter,
-        LogFilterFlowRunId,
-    )
+def _flow_run_log_messages(client: Any, flow_run_id: Any) -> list[str]:
+    """Every log line the API holds for the run, page by page (the API caps a page at 200)."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    flow_run_id = summary["flow_run_id"]
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(
-            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200
+    messages: list[str] = []
+    while True:
+        page = client.read_logs(
+            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+            limit=200,
+            offset=len(messages),
         )
+        messages += [log.message for log in page]
+        if len(page) < 200:
+            return messages
+
+
+def assert_run_visible_in_prefect(summary: dict[str, Any]) -> None:
+    """Scrapy's log lines and the summary table are in Prefect, where people look.
+
+    Prefect ships log lines from a background worker in batches, so the last ones can still be
+    on their way when the flow returns: drain the worker, then give the API a bounded time.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)
+    flow_run_id = summary["flow_run_id"]
+    wanted = "[scrapy.core.engine] INFO: Spider opened"
+    deadline = time.monotonic() + 60
+    with get_client(sync_client=True) as client:
+        while True:
+            messages = _flow_run_log_messages(client, flow_run_id)
+            if any(wanted in message for message in messages) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
-    assert any("[scrapy.core.engine] INFO: Spider opened" in log.message for log in logs)
+    assert any(wanted in message for message in messages), messages[-20:]
     (table,) = [artifact for artifact in artifacts if artifact.key == "newswatch-run-summary"]
     assert table.type == "table"
     assert '"articles_new"' in json.dumps(table.data) or "articles_new" in str(table.data)
