@@ -85,8 +85,11 @@ def _bare_trafilatura(corpus_dir: str, page_ids: list[str]) -> dict[str, Any]:
     """Runs in a child pinned to one core: trafilatura.extract with the pipeline's options."""
     import trafilatura
 
+    from flows import fast_selectors
     from flows.extract import TRAFILATURA_OPTIONS
 
+    if fast_selectors.active():  # bare means trafilatura's own selectors
+        raise RuntimeError(f"bare trafilatura runs with {fast_selectors.active()} replaced")
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cores[-1]})
     pages = [
