@@ -27,21 +27,20 @@ __all__ = ["SELECTORS", "FastSelector", "active", "install"]
 
 _RE_TEST = re.compile(r"re:test\((@[\w-]+(?:\|@[\w-]+)?), '([^']*)'(?:, '(\w*)')?\)")
 
-Predicate = Callable[[_Element], bool]
 
-
-def _first_value(element: _Element, names: tuple[str, ...]) -> str | None:
-    """XPath's string value of `@a|@b`: the attribute written first in the page wins."""
-    if len(names) == 1:
-        return element.get(names[0])
-    values = [element.get(name) for name in names]
-    present = [value for value in values if value is not None]
-    if len(present) < 2:
-        return present[0] if present else None
+def _first_of(
+    element: _Element, first: str, second: str, a: str | None, b: str | None
+) -> str | None:
+    """XPath's string value of `@first|@second` (their values `a`, `b` already read): the
+    attribute written first in the page wins."""
+    if a is None or b is None:
+        return b if a is None else a
     for key in element.attrib:  # attributes in the order the page wrote them
-        if key in names:
-            return element.get(key)
-    return None  # pragma: no cover - a present attribute is always among the keys
+        if key == first:
+            return a
+        if key == second:
+            return b
+    return a  # pragma: no cover - both are among the keys
 
 
 class RegexTest:
@@ -49,7 +48,7 @@ class RegexTest:
 
     Answers are remembered per attribute value: a site's template repeats the same class
     names on every page, and the big alternations cost more than a dictionary look-up.
-    An absent attribute never matches (`install` refuses patterns that match "").
+    An absent attribute (None) never matches (`install` refuses patterns that match "").
     """
 
     _MEMO_LIMIT = 50_000
@@ -59,9 +58,7 @@ class RegexTest:
         self.pattern = pattern
         self._memo: dict[str, bool] = {}
 
-    def __call__(self, element: _Element) -> bool:
-        names = self.names
-        value = element.get(names[0]) if len(names) == 1 else _first_value(element, names)
+    def __call__(self, value: str | None) -> bool:
         if value is None:
             return False
         known = self._memo.get(value)
@@ -126,44 +123,58 @@ def _no_h1(element: _Element) -> bool:
     return element.find(".//h1") is None
 
 
+# Predicates: `t` holds the XPath's re:test calls in the order written; each comment says what
+# those read. They read each attribute once (most elements have none of them).
+
+
 def _overall_discard_tags(element: _Element, t: Sequence[RegexTest]) -> bool:
+    # t: @id|@class, @id, @class
     get = element.get
+    ident, cls = get("id"), get("class")
     return (
         get("data-lp-replacement-content") is not None
         or "nav" in (get("role") or "").replace("N", "n")
         or "MostPopularStories" in (get("data-component") or "")
-        or t[0](element)
-        or t[1](element)
-        or t[2](element)
+        or (
+            (ident is not None or cls is not None)
+            and (t[0](_first_of(element, "id", "class", ident, cls)) or t[1](ident) or t[2](cls))
+        )
     )
 
 
 def _overall_discard_hidden(element: _Element, t: Sequence[RegexTest]) -> bool:
+    # t: @id|@style, @id, @class
     get = element.get
-    style = get("style") or ""
+    ident, cls, style = get("id"), get("class"), get("style")
+    if ident is None and cls is None and style is None:
+        return get("aria-hidden") == "true"
     return (
-        get("class") == "comments-title"
-        or (_first_value(element, ("id", "class")) or "").startswith("reply-")
-        or t[0](element)
-        or "display:none" in style
-        or "display: none" in style
-        or t[1](element)
-        or t[2](element)
+        cls == "comments-title"
+        or (_first_of(element, "id", "class", ident, cls) or "").startswith("reply-")
+        or t[0](_first_of(element, "id", "style", ident, style))
+        or (style is not None and ("display:none" in style or "display: none" in style))
+        or t[1](ident)
+        or t[2](cls)
         or get("aria-hidden") == "true"
     )
 
 
 def _raw_tree_prune(element: _Element, t: Sequence[RegexTest]) -> bool:
-    return (t[0](element) or t[1](element)) and (_no_h1(element) or t[2](element) or t[3](element))
+    # t: @id, @class (the containers), then @id, @class (those kept even around an h1)
+    ident, cls = element.get("id"), element.get("class")
+    return (t[0](ident) or t[1](cls)) and (_no_h1(element) or t[2](ident) or t[3](cls))
 
 
 def _remove_comments(element: _Element, t: Sequence[RegexTest]) -> bool:
-    return t[0](element) or t[1](element)
+    # t: @id, @class
+    return t[0](element.get("id")) or t[1](element.get("class"))
 
 
 def _remove_comments_and_lists(element: _Element, t: Sequence[RegexTest]) -> bool:
-    return (t[0](element) or t[1](element)) and (
-        element.tag not in ("ol", "ul") or t[2](element) or t[3](element)
+    # t: @id, @class (any box), then @id, @class (what makes an ol or ul a comment list)
+    ident, cls = element.get("id"), element.get("class")
+    return (t[0](ident) or t[1](cls)) and (
+        element.tag not in ("ol", "ul") or t[2](ident) or t[3](cls)
     )
 
 
@@ -183,19 +194,27 @@ def _caption(element: _Element, t: Sequence[RegexTest]) -> bool:
 
 
 def _bottom_or_link(element: _Element, t: Sequence[RegexTest]) -> bool:
-    return t[0](element) or t[1](element) or "border" in (element.get("style") or "")
+    # t: @id|@class, @id|@class
+    get = element.get
+    ident, cls = get("id"), get("class")
+    if ident is not None or cls is not None:
+        first = _first_of(element, "id", "class", ident, cls)
+        if t[0](first) or t[1](first):
+            return True
+    return "border" in (get("style") or "")
 
 
 def _article_body(element: _Element, t: Sequence[RegexTest]) -> bool:
+    # t: @id, @class
     get = element.get
-    cls = get("class")
+    ident, cls = get("id"), get("class")
     return (
         cls == "post"
         or cls == "entry"
         or get("itemprop") == "articleBody"
-        or get("id") == "articleContent"
-        or t[0](element)
-        or t[1](element)
+        or ident == "articleContent"
+        or t[0](ident)
+        or t[1](cls)
     )
 
 
