@@ -97,6 +97,10 @@ def run_crawl_process(
     for name, value in (scrapy_settings or {}).items():
         command += ["-s", f"{name}={value}"]
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    # glibc raises its mmap threshold each time a large block is freed, after which response
+    # bodies come from the heap and freed ones stay with the process; pinned, the crawl child
+    # keeps only what it holds (docs/benchmarks.md: peak RSS, fourth session).
+    environment.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
     environment.pop("DATABASE_URL", None)
     environment.pop("NEWSWATCH_DATABASE_URL", None)
     if database_url:
