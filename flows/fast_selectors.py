@@ -1,15 +1,16 @@
 """trafilatura's costliest selectors, answered with Python's `re` instead of EXSLT callbacks.
 
 trafilatura writes its boilerplate and main-content selectors as XPath with EXSLT `re:test`.
-lxml answers each `re:test` by calling back into Python, once per element and attribute, and
-those callbacks took about 40% of an extraction. Each selector here picks exactly the elements
-its XPath picks: a native XPath (no callbacks) finds the elements that carry an attribute the
-selector reads, and Python tests only those, with the regular expressions read out of
-trafilatura's own XPath text.
+lxml answers each `re:test` by calling back into Python, once per element and attribute: on the
+shared corpus, evaluating these XPaths took about 40% of an extraction's CPU. Each selector
+here picks exactly the elements its XPath picks: lxml's C iterator walks the elements of the
+XPath's tag test, and Python reads their attributes once and tests them with the regular
+expressions read out of trafilatura's own XPath text.
 
 A selector replaces trafilatura's XPath only when that XPath's text hashes to the one it was
 written for; any other trafilatura version keeps its own selectors (`install()` says which were
-replaced). tests/test_fast_selectors.py compares both on pages and generated attribute mixes.
+replaced). tests/test_fast_selectors.py compares both on generated attribute mixes and at every
+call of real extractions.
 """
 
 from __future__ import annotations
