@@ -188,6 +188,7 @@ class _Both:
 def test_selectors_agree_at_every_call_of_real_extractions() -> None:
     """Our fixture pages (and the shared corpus where present), in the pipeline's extraction
     and in trafilatura's other modes, with both selectors answering every call."""
+    fast_selectors.install()
     differences: list[str] = []
     wrappers = []
     for spec in fast_selectors.SELECTORS:
