@@ -8,7 +8,7 @@ XPath's tag test, and Python reads their attributes once and tests them with the
 expressions read out of trafilatura's own XPath text.
 
 A selector replaces trafilatura's XPath only when that XPath's text hashes to the one it was
-written for; any other trafilatura version keeps its own selectors (`install()` says which were
+written for; any other trafilatura version keeps its own selectors (`active()` says which were
 replaced). tests/test_fast_selectors.py compares both on generated attribute mixes and at every
 call of real extractions.
 """
@@ -308,7 +308,6 @@ SELECTORS = (
     ),
 )
 
-_installed: list[str] = []
 _tried = False
 # "xpath" keeps trafilatura's own selectors (to compare, or to rule these out).
 SWITCH = "NEWSWATCH_TRAFILATURA_SELECTORS"
@@ -318,16 +317,17 @@ def path_digest(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8")).hexdigest()
 
 
-def install() -> list[str]:
-    """Put the selectors in trafilatura's tables (once per process); the names of those replaced."""
+def install() -> None:
+    """Put the selectors in trafilatura's tables, once per process (`active()` says which went
+    in); every extraction calls this, so after the first it returns at once."""
     global _tried
-    import trafilatura.xpaths
-
     if _tried:
-        return list(_installed)
+        return
     _tried = True
     if os.environ.get(SWITCH, "").strip().lower() == "xpath":
-        return []
+        return
+    import trafilatura.xpaths
+
     for spec in SELECTORS:
         table = getattr(trafilatura.xpaths, spec.table, None)
         if not isinstance(table, list) or len(table) <= spec.index:
@@ -336,11 +336,8 @@ def install() -> list[str]:
         if not isinstance(original, XPath) or path_digest(original.path) != spec.sha256:
             continue
         selector = FastSelector(original, spec.tags, spec.predicate, spec.first_per_parent)
-        if selector.empty_attribute_matches():
-            continue
-        table[spec.index] = selector
-        _installed.append(f"{spec.table}[{spec.index}]")
-    return list(_installed)
+        if not selector.empty_attribute_matches():
+            table[spec.index] = selector
 
 
 def active() -> list[str]:

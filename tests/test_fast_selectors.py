@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import trafilatura
@@ -30,25 +31,27 @@ SHARED_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "scrapinghub"
 TRANSLATED_FOR = "2.3.1"  # the trafilatura whose XPath texts flows.fast_selectors translates
 
 
-def _selectors() -> list[fast_selectors.FastSelector]:
+def _installed() -> list[tuple[list[Any], int, fast_selectors.FastSelector]]:
+    """(table, index, selector) of each entry of trafilatura's tables answered in Python."""
     fast_selectors.install()
     found = []
     for spec in fast_selectors.SELECTORS:
-        entry = getattr(trafilatura.xpaths, spec.table)[spec.index]
-        if isinstance(entry, fast_selectors.FastSelector):
-            found.append(entry)
+        table = getattr(trafilatura.xpaths, spec.table)
+        if isinstance(table[spec.index], fast_selectors.FastSelector):
+            found.append((table, spec.index, table[spec.index]))
     return found
+
+
+def _selectors() -> list[fast_selectors.FastSelector]:
+    return [selector for _, _, selector in _installed()]
 
 
 @contextmanager
 def trafilatura_own_selectors() -> Iterator[None]:
     """trafilatura's XPath objects back in their tables for the duration."""
-    swapped = []
-    for spec in fast_selectors.SELECTORS:
-        table = getattr(trafilatura.xpaths, spec.table)
-        if isinstance(table[spec.index], fast_selectors.FastSelector):
-            swapped.append((table, spec.index, table[spec.index]))
-            table[spec.index] = table[spec.index].original
+    swapped = _installed()
+    for table, index, selector in swapped:
+        table[index] = selector.original
     try:
         yield
     finally:
@@ -57,10 +60,11 @@ def trafilatura_own_selectors() -> Iterator[None]:
 
 
 def test_every_selector_replaces_its_xpath_on_the_trafilatura_it_was_written_for() -> None:
-    replaced = {name for name in fast_selectors.install()}
+    fast_selectors.install()
+    replaced = set(fast_selectors.active())
     expected = {f"{spec.table}[{spec.index}]" for spec in fast_selectors.SELECTORS}
     if trafilatura.__version__ == TRANSLATED_FOR:
-        assert replaced == expected == set(fast_selectors.active())
+        assert replaced == expected
     # on any trafilatura, an XPath whose text changed keeps trafilatura's own object
     for spec in fast_selectors.SELECTORS:
         entry = getattr(trafilatura.xpaths, spec.table)[spec.index]
@@ -188,13 +192,8 @@ class _Both:
 def test_selectors_agree_at_every_call_of_real_extractions() -> None:
     """Our fixture pages (and the shared corpus where present), in the pipeline's extraction
     and in trafilatura's other modes, with both selectors answering every call."""
-    fast_selectors.install()
     differences: list[str] = []
-    wrappers = []
-    for spec in fast_selectors.SELECTORS:
-        table = getattr(trafilatura.xpaths, spec.table)
-        if isinstance(table[spec.index], fast_selectors.FastSelector):
-            wrappers.append((table, spec.index, table[spec.index]))
+    wrappers = _installed()
     assert wrappers or trafilatura.__version__ != TRANSLATED_FOR
     boths = [_Both(selector, differences) for _, _, selector in wrappers]
     try:
@@ -239,7 +238,8 @@ def test_pipeline_bodies_are_the_same_with_trafilaturas_own_selectors() -> None:
 def test_switch_keeps_trafilaturas_own_selectors() -> None:
     script = (
         "from flows import fast_selectors; import trafilatura.xpaths as x;"
-        "print(fast_selectors.install(), type(x.OVERALL_DISCARD_XPATH[0]).__name__)"
+        "fast_selectors.install();"
+        "print(fast_selectors.active(), type(x.OVERALL_DISCARD_XPATH[0]).__name__)"
     )
     environment = dict(os.environ, **{fast_selectors.SWITCH: "xpath"})
     result = subprocess.run(
