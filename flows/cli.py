@@ -9,17 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flows.settings import Settings
+from flows.config.settings import Settings
 
 # Modules that add their own subcommands: each has `register(commands, bench) -> None`, where
 # `commands` holds top-level commands and `bench` the `newswatch bench` ones; a parser it adds
 # sets `handler=callable(args, settings) -> int` with set_defaults.
 COMMAND_MODULES: tuple[str, ...] = (
-    "flows.bench_incremental",
-    "flows.stack_cli",
-    "flows.bench_alerts",
-    "flows.bench_pipeline",
-    "flows.bench_scale",
+    "flows.bench.incremental",
+    "flows.stack.commands",
+    "flows.bench.alerts",
+    "flows.bench.pipeline",
+    "flows.bench.scale",
 )
 
 EPILOG = """\
@@ -141,14 +141,14 @@ def _describe(watch: Any) -> str:
 
 
 def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
-    from flows import db
-    from flows.watches import (
+    from flows.match.watches import (
         add_watch,
         edit_watch,
         list_watches,
         remove_watch,
         set_muted,
     )
+    from flows.store import db
 
     with db.connect(db.prepare(settings)) as connection:
         action = args.watch_command
@@ -190,16 +190,17 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_flow(settings: Settings, **parameters: Any) -> dict[str, Any]:
-    from flows.prefect_env import configure_prefect_environment
+    from flows.orchestration.prefect_env import configure_prefect_environment
 
     configure_prefect_environment(settings)
     from flows.flow import monitor
 
-    return monitor(**parameters)
+    summary: dict[str, Any] = monitor(**parameters)
+    return summary
 
 
 def _run_command(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.sources import load_sources
+    from flows.config.sources import load_sources
 
     # Fail before Prefect starts: a bad sources file is the user's to fix, not a flow failure.
     load_sources(args.sources or settings.sources_file, args.source_names)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows import db
-from flows.settings import Settings
-from flows.watches import add_watch, list_watches
+from flows.config.settings import Settings
+from flows.match.watches import add_watch, list_watches
+from flows.store import db
 
 DEMO_SOURCE = "daily8"
 # The shipped Daily8 source is polite to a real server; the local test site needs no delays.

@@ -11,14 +11,20 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
 
-from flows import admin_notices, alerts, crawl_state, dashboards, db, notify, source_runs, store
-from flows.crawl import CrawlFailed
-from flows.failure_hooks import notify_admin_of_failure
-from flows.mailer import transport_for
-from flows.models import Article, CrawlResult, FetchError, RunSummary
-from flows.pipeline import ExtractionResult, crawl_and_extract
-from flows.settings import Settings
-from flows.sources import Source, load_sources
+from flows.config.settings import Settings
+from flows.config.sources import Source, load_sources
+from flows.extract.pool import ExtractionResult, crawl_and_extract
+from flows.fetch import history
+from flows.fetch.crawl import CrawlFailed
+from flows.match import matcher
+from flows.notify import admin as admin_notices
+from flows.notify import outbox
+from flows.notify.mailer import transport_for
+from flows.orchestration import dashboards
+from flows.orchestration.hooks import notify_admin_of_failure
+from flows.records import Article, CrawlResult, FetchError, RunSummary
+from flows.store import articles as store
+from flows.store import db, runs
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -63,16 +69,16 @@ def crawl_extract_store(
 
 
 @task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def match(database_url: str, run_id: int) -> alerts.MatchResult:
+def match(database_url: str, run_id: int) -> matcher.MatchResult:
     with db.connect(database_url) as connection:
-        return alerts.match_new_articles(connection, run_id)
+        return matcher.match_new_articles(connection, run_id)
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def send_alerts(database_url: str, run_id: int, settings: Settings) -> notify.DeliveryResult:
+def send_alerts(database_url: str, run_id: int, settings: Settings) -> outbox.DeliveryResult:
     with db.connect(database_url) as connection:
-        notify.queue_emails(connection, run_id, settings.mail_from)
-        return notify.deliver_pending(connection, transport_for(settings), settings.mail_from)
+        outbox.queue_emails(connection, run_id, settings.mail_from)
+        return outbox.deliver_pending(connection, transport_for(settings), settings.mail_from)
 
 
 @flow(
@@ -151,7 +157,7 @@ def _run_source(
     """
     started = time.monotonic()
     errors: list[FetchError] = []
-    line = source_runs.SourceRunStats(source=source.name, crawl_ok=False)
+    line = runs.SourceRunStats(source=source.name, crawl_ok=False)
     try:
         crawled, extracted, stored = crawl_extract_store(
             source, spool_root, scrapy_settings, database_url, run_id
@@ -162,7 +168,7 @@ def _run_source(
     if crawled is not None:
         line.crawl_ok = True
         line.pages_fetched, line.bytes_received, line.status_counts, line.skipped = (
-            source_runs.crawl_figures(crawled.stats)
+            runs.crawl_figures(crawled.stats)
         )
         summary.pages_fetched += int(crawled.stats.get("response_received_count", 0) or 0)  # type: ignore[call-overload]
         errors += crawled.errors
@@ -178,8 +184,8 @@ def _run_source(
     with db.connect(database_url) as connection:
         store.record_errors(connection, run_id, errors)
         if crawled is not None:  # pages are stored: their entry points may now answer 304
-            crawl_state.save_validators(connection, source.name, crawled.validators)
-        source_runs.record(connection, run_id, line, current_flow_run.get_id())
+            history.save_validators(connection, source.name, crawled.validators)
+        runs.record(connection, run_id, line, current_flow_run.get_id())
     summary.errors += [
         {"source": error.source, "url": error.url, "reason": error.reason} for error in errors
     ]

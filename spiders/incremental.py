@@ -18,9 +18,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from flows.models import Validator
+from flows.records import Validator
+from spiders.database import CrawlState
 from spiders.errors import SkippedRequest
-from spiders.state import CrawlState
 
 VALIDATORS_FILE = "validators.json"
 

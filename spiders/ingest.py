@@ -17,12 +17,12 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.threads import deferToThread
 
-from flows import db, store
-from flows.crawl import skipped_from_stats
-from flows.models import FetchedPage, FetchError, RunSummary
-from flows.sources import Source
+from flows.config.sources import Source
+from flows.fetch.crawl import skipped_from_stats
+from flows.records import FetchedPage, FetchError, RunSummary
+from flows.store import articles, db
+from spiders.database import crawl_database_url
 from spiders.items import FetchErrorItem, PageItem
-from spiders.state import crawl_database_url
 
 
 class IngestPipeline:
@@ -47,12 +47,13 @@ class IngestPipeline:
 
     @property
     def source(self) -> Source:
-        return self.crawler.spider.source  # type: ignore[union-attr]
+        source: Source = self.crawler.spider.source  # type: ignore[union-attr]
+        return source
 
     def open_spider(self, spider: Spider | None = None) -> None:
         db.migrate(self.database_url)
         with db.connect(self.database_url) as connection:
-            self.run_id = store.start_run(connection, [self.source.name])
+            self.run_id = articles.start_run(connection, [self.source.name])
         self.summary = RunSummary(run_id=self.run_id, sources=[self.source.name])
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
@@ -80,12 +81,14 @@ class IngestPipeline:
 
     def _ingest(self, pages: list[FetchedPage]) -> None:
         """Runs in a worker thread: plain blocking extraction and storage."""
-        from flows.pipeline import extract_pages  # trafilatura: slow to import, needed only here
+        from flows.extract.pool import (
+            extract_pages,  # trafilatura: slow to import, needed only here
+        )
 
         assert self.run_id is not None
         extracted = extract_pages(pages, self.source)
         with db.connect(self.database_url) as connection:
-            stored = store.store_articles(connection, extracted.articles, self.run_id)
+            stored = articles.store_articles(connection, extracted.articles, self.run_id)
         self.errors.extend(extracted.errors + stored.errors)
         self.summary.articles_new += len(stored.new_article_ids)
         self.summary.articles_duplicate += stored.duplicates + extracted.duplicates_in_batch
@@ -114,5 +117,5 @@ class IngestPipeline:
         ]
         assert self.run_id is not None
         with db.connect(self.database_url) as connection:
-            store.record_errors(connection, self.run_id, self.errors)
-            store.finish_run(connection, self.run_id, self.summary, status)
+            articles.record_errors(connection, self.run_id, self.errors)
+            articles.finish_run(connection, self.run_id, self.summary, status)

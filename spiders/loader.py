@@ -8,7 +8,7 @@ from pathlib import Path
 from scrapy import Request, Spider
 from scrapy.settings import BaseSettings
 
-from flows.sources import Source, load_sources
+from flows.config.sources import Source, load_sources
 from spiders.source_spider import SourceSpider
 
 

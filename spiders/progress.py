@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from flows.dashboards import PROGRESS_MARKER
+from flows.orchestration.dashboards import PROGRESS_MARKER
 
 
 class ProgressLines:

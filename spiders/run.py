@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from flows.sources import Source
+from flows.config.sources import Source
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
 Any of them can be overridden per run with `scrapy crawl SOURCE -s NAME=VALUE`.
 """
 
-from flows.settings import Settings
+from flows.config.settings import Settings
 
 _settings = Settings()
 

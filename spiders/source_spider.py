@@ -23,8 +23,8 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from flows.sources import Source
-from flows.urls import canonicalize_url, on_site
+from flows.config.sources import Source
+from flows.fetch.urls import canonicalize_url, on_site
 from spiders.discovery import FeedError, feed_links, robots_sitemaps, sitemap_entries
 from spiders.errors import describe_failure, is_skip
 from spiders.items import FetchErrorItem, PageItem
@@ -239,8 +239,8 @@ class SourceSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
         if (
-            failure.check(IgnoreRequest)
-            and not failure.check(HttpError)
+            failure.check(IgnoreRequest)  # type: ignore[no-untyped-call]
+            and not failure.check(HttpError)  # type: ignore[no-untyped-call]
             and failure.value is not None
             and is_skip(failure.value)
         ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,19 +14,21 @@ import psycopg
 import pytest
 
 # Everything a test run writes lives in one temporary data directory, set before any import
-# of flows.settings or prefect reads the environment.
+# of flows.config.settings or prefect reads the environment.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="newswatch-tests-"))
+_GROUPS = ("unit", "integration", "e2e")
 os.environ["NEWSWATCH_DATA_DIR"] = str(_SESSION_DIR / "data")
 _EXTERNAL_DATABASE_URL = os.environ.pop("DATABASE_URL", None)
 
-from flows.prefect_env import configure_prefect_environment  # noqa: E402
-from flows.settings import Settings  # noqa: E402
+from flows.config.settings import Settings  # noqa: E402
+from flows.orchestration.prefect_env import configure_prefect_environment  # noqa: E402
 
 configure_prefect_environment(Settings())
 
-from flows import db  # noqa: E402
+from flows.store import db  # noqa: E402
 from flows.testsite import TestSite  # noqa: E402
-from tests.crawl_helpers import empty_database  # noqa: E402
+from tests.support.crawl_helpers import empty_database  # noqa: E402
+from tests.support.smtp import SmtpSink  # noqa: E402
 
 
 def _with_database(url: str, name: str) -> str:
@@ -48,7 +50,7 @@ def database_url() -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if not _EXTERNAL_DATABASE_URL:  # the embedded server outlives its starter otherwise
-        from flows.stack import stop_embedded_postgres
+        from flows.stack.local import stop_embedded_postgres
 
         stop_embedded_postgres(pgdata)
 
@@ -76,32 +78,6 @@ def test_site() -> Iterator[TestSite]:
         yield site
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class SmtpSink:
-    """A real SMTP server (aiosmtpd) that keeps what it receives; can be told to refuse."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.refuse = False
-        self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        if self.refuse:
-            return "451 4.3.0 try again later"
-        self.messages.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)  # type: ignore[attr-defined]
-        )
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
     sink = SmtpSink()
@@ -120,3 +96,18 @@ def prefect_api() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=240):
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked by its folder: unit (no services), integration (Postgres, HTTP,
+    SMTP, the shared corpus), e2e (Prefect and the stack); a test may name its group itself.
+    `pytest -m unit` runs in seconds."""
+    for item in items:
+        group = next((part for part in item.path.parts if part in _GROUPS), None)
+        if group is not None and not any(item.get_closest_marker(name) for name in _GROUPS):
+            item.add_marker(getattr(pytest.mark, group))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The session's data directory (embedded Postgres data included) goes with the session."""
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections.abc import Callable
 from functools import cache
 from html import escape
+from typing import Any
 
 from .loopback import LoopbackSite, Reply
 
@@ -116,7 +118,7 @@ def _redirect(target: str) -> Reply:
     return Reply(status=302, body=b"", headers=(("Location", target),), validators=False)
 
 
-_ROUTES = {
+_ROUTES: dict[str, Callable[[Any], Reply]] = {
     "/h/malformed": _malformed,
     "/h/wrong-charset": _wrong_charset,
     "/h/no-charset": _no_charset,

@@ -2,7 +2,7 @@
 -- Stories across copies, per-story alerts, watch recipients and delivery modes, the watch-term
 -- index used for matching at scale, and digest e-mails.
 
--- Near-duplicate linking: MinHash LSH band keys of every stored article (see flows/stories.py).
+-- Near-duplicate linking: MinHash LSH band keys of every stored article (see flows/store/stories.py).
 -- Kept in Postgres so every run and every concurrent worker sees the same index.
 CREATE TABLE story_bands (
     band_key        bigint NOT NULL,
@@ -69,7 +69,7 @@ ALTER TABLE alerts ADD CONSTRAINT alerts_watch_story_key UNIQUE (watch_id, story
 
 -- Matching writes one alert and one delivery row per match, tens of thousands per batch at
 -- scale; a foreign-key check per row costs more than finding the matches, so these hot tables
--- carry none: articles are never deleted, and flows/watches.py removes a watch's alerts and
+-- carry none: articles are never deleted, and flows/match/watches.py removes a watch's alerts and
 -- pending deliveries with it.
 ALTER TABLE alerts DROP CONSTRAINT alerts_watch_id_fkey;
 ALTER TABLE alerts DROP CONSTRAINT alerts_article_id_fkey;

@@ -8,7 +8,7 @@ __depends__ = {"0005_story_keys_crc32"}
 
 
 def recompute_keys(connection):  # type: ignore[no-untyped-def]
-    from flows.stories import recompute_story_bands
+    from flows.store.stories import recompute_story_bands
 
     recompute_story_bands(connection.cursor())
 

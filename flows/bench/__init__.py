@@ -1,0 +1,1 @@
+"""`newswatch bench ...`: benchmarks that print numbers, and what they share."""

@@ -1,0 +1,1 @@
+"""Configuration resolved once per run: settings, the sources file, schedules."""

@@ -1,0 +1,1 @@
+"""Extract: a fetched page becomes an Article (charset, boilerplate cut, body, times)."""

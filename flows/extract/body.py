@@ -1,0 +1,104 @@
+"""The article body from a parsed page: trafilatura, a recall fallback, and a headline trim.
+
+Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpus of real news pages
+(see docs/benchmarks.md); each step is generic and stayed only because it helped there:
+
+- trafilatura's precision mode (comments off) is the best single setting, but on some layouts
+  it keeps almost nothing (a copyright line instead of the story). When it returns less than
+  `RECALL_FALLBACK_CHARS`, the recall mode runs too and wins if it finds much more text.
+- The headline is not part of the body: a leading block whose text is the page's title (h1,
+  <title>, og:title, twitter:title) is dropped.
+Subheadings are kept (dropping them lost more recall than it gained precision).
+
+trafilatura's regex selectors are swapped for flows.extract.fast_selectors' equivalents at the first
+extraction (not at import: the benchmark's bare trafilatura imports the options from here).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import trafilatura
+from lxml.etree import _Element
+from lxml.html import HtmlElement
+from trafilatura.settings import Document
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+
+from flows.extract import fast_selectors
+
+# Measured on ../shared/corpus (see docs/benchmarks.md): comments off and precision favoured.
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "favor_precision": True,
+    "include_tables": True,
+}
+RECALL_FALLBACK_CHARS = 400
+_RECALL_OPTIONS: dict[str, Any] = {
+    **{k: v for k, v in TRAFILATURA_OPTIONS.items() if k != "favor_precision"},
+    "favor_recall": True,
+}
+_LEADING_BLOCKS_CHECKED = 3
+_TITLE_XPATH = (
+    "//h1 | //title | //meta[@property='og:title']/@content"
+    " | //meta[@name='twitter:title']/@content"
+)
+_WORDS = re.compile(r"\w+")
+
+
+def parse_html(html_text: str) -> HtmlElement | None:
+    """Parse as trafilatura does (comments and processing instructions dropped)."""
+    return load_html(html_text)
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORDS.findall(text.casefold()))
+
+
+def page_titles(root: HtmlElement) -> set[str]:
+    """The page's headline candidates, as lower-case word sequences."""
+    titles = set()
+    for found in root.xpath(_TITLE_XPATH):
+        text = found if isinstance(found, str) else found.text_content()
+        words = _words(text)
+        if words:
+            titles.add(words)
+    return titles
+
+
+def _is_title(block: _Element, titles: set[str]) -> bool:
+    words = _words("".join(block.itertext()))
+    # A <title> is often "Headline | Site name": a long enough block inside it counts too.
+    return bool(words) and any(words == t or (len(words) > 15 and words in t) for t in titles)
+
+
+def _drop_leading_title(body: _Element, titles: set[str]) -> None:
+    for block in list(body)[:_LEADING_BLOCKS_CHECKED]:
+        if _is_title(block, titles):
+            body.remove(block)
+
+
+def _extracted_body(root: HtmlElement, url: str | None, options: dict[str, Any]) -> _Element | None:
+    document = trafilatura.bare_extraction(root, url=url, with_metadata=False, **options)
+    return document.body if isinstance(document, Document) else None
+
+
+def _text_length(body: _Element | None) -> int:
+    return 0 if body is None else sum(len(piece.strip()) for piece in body.itertext())
+
+
+def extract_body(root: HtmlElement, url: str | None) -> str:
+    """The body text of a parsed, cut page (metadata is read elsewhere, much more cheaply)."""
+    fast_selectors.install()
+    titles = page_titles(root)
+    body = _extracted_body(root, url, TRAFILATURA_OPTIONS)
+    length = _text_length(body)
+    if length < RECALL_FALLBACK_CHARS:
+        recall = _extracted_body(root, url, _RECALL_OPTIONS)
+        if recall is not None and _text_length(recall) > 2 * length:
+            body = recall
+    if body is None:
+        return ""
+    _drop_leading_title(body, titles)
+    return (xmltotxt(body, False) or "").strip()

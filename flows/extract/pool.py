@@ -1,0 +1,246 @@
+"""Plain functions that run one stage over one source; the Prefect flow only calls these."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import IO, Any
+
+from flows.config.sources import Source
+from flows.fetch.crawl import MANIFEST, read_spool, run_crawl_process, skip_unchanged, spool_page
+from flows.records import Article, CrawlResult, FetchedPage, FetchError
+
+# How often the manifest is polled for new pages while the crawl runs.
+_POLL_SECONDS = 0.05
+
+
+@dataclass
+class ExtractionResult:
+    articles: list[Article] = field(default_factory=list)
+    errors: list[FetchError] = field(default_factory=list)
+    duplicates_in_batch: int = 0
+
+
+def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
+    """One page's article, or the reason it has none; never raises."""
+    # Imported here: trafilatura costs the flow process (which never extracts) ~40 MB.
+    from flows.extract.article import ExtractionError, extract_article
+
+    try:
+        return extract_article(page, source)
+    except ExtractionError as exc:
+        return FetchError(page.source, page.url, str(exc))
+    except Exception as exc:  # an extractor bug on one page must not stop the run
+        return FetchError(page.source, page.url, f"extraction failed: {type(exc).__name__}: {exc}")
+
+
+class _Collector:
+    """Outcomes in fetch order; copies within the batch (same canonical URL or same text) are
+    dropped here, before the database sees them."""
+
+    def __init__(self) -> None:
+        self.result = ExtractionResult()
+        self._seen_urls: set[str] = set()
+        self._seen_hashes: set[str] = set()
+
+    def add(self, outcome: Article | FetchError) -> Article | None:
+        """The article if it is new to this batch, else None (recorded as an error or a copy)."""
+        if isinstance(outcome, FetchError):
+            self.result.errors.append(outcome)
+            return None
+        if outcome.canonical_url in self._seen_urls or outcome.content_hash in self._seen_hashes:
+            self.result.duplicates_in_batch += 1
+            return None
+        self._seen_urls.add(outcome.canonical_url)
+        self._seen_hashes.add(outcome.content_hash)
+        self.result.articles.append(outcome)
+        return outcome
+
+
+def collect(outcomes: Iterable[Article | FetchError]) -> ExtractionResult:
+    """Gather outcomes in fetch order, dropping copies within the batch."""
+    collector = _Collector()
+    for outcome in outcomes:
+        collector.add(outcome)
+    return collector.result
+
+
+def extract_pages(pages: Iterable[FetchedPage], source: Source) -> ExtractionResult:
+    """Extract every page in this process; a page that fails is recorded and the rest go on."""
+    return collect(extract_one(page, source) for page in pages)
+
+
+# -- crawl and extract at once, on every core -------------------------------------------------
+
+_worker_source: Source | None = None
+
+
+def _init_worker(source_json: str) -> None:
+    global _worker_source
+    _worker_source = Source.model_validate_json(source_json)
+
+
+def _extract_spooled(spool_dir: str, record: dict[str, Any]) -> Article | FetchError:
+    assert _worker_source is not None, "extraction worker not initialised"
+    try:
+        page = spool_page(record, Path(spool_dir))
+    except OSError as exc:
+        return FetchError(record["source"], record["url"], f"spooled page unreadable: {exc}")
+    return extract_one(page, _worker_source)
+
+
+class _ManifestTail:
+    """New complete lines of a manifest that another process is still appending to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+        self._partial = ""
+
+    def read_new(self) -> list[dict[str, Any]]:
+        if self._file is None:
+            if not self.path.exists():
+                return []
+            self._file = self.path.open(encoding="utf-8")
+        chunk = self._file.read()
+        if not chunk:
+            return []
+        lines = (self._partial + chunk).split("\n")
+        self._partial = lines.pop()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def worker_context(start_method: str = "forkserver") -> BaseContext:
+    """Workers forked from a server that has imported trafilatura once (a second or so of CPU
+    saved per worker), or spawned (each imports it; no process beside the workers). Never
+    plain fork: the flow process has threads."""
+    if start_method == "forkserver" and "forkserver" in get_all_start_methods():
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["flows.extract.pool", "flows.extract.article", "numpy"])
+        return context
+    return get_context("spawn")
+
+
+def resolve_workers(workers: int) -> int:
+    """0 means one extraction process per core this process may use."""
+    if workers > 0:
+        return workers
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def crawl_and_extract(
+    source: Source,
+    spool_dir: Path,
+    workers: int = 0,
+    log_line: Callable[[str], None] = print,
+    scrapy_settings: dict[str, str] | None = None,
+    timeout_seconds: float | None = None,
+    database_url: str | None = None,
+    on_articles: Callable[[list[Article]], None] | None = None,
+    start_method: str = "forkserver",
+) -> tuple[CrawlResult, ExtractionResult]:
+    """Crawl one source and extract its pages while the crawl still runs, on `workers` processes.
+
+    Extraction is the costly part of a run; feeding a process pool from the spool as pages land
+    keeps every core busy instead of extracting after the crawl on one. `on_articles` gets the
+    new articles in fetch order, in batches, as soon as they are extracted (the flow stores them
+    while the rest are still being extracted). Raises CrawlFailed like `crawl_source`; page
+    bodies stay on disk, so memory does not grow with the crawl.
+    """
+    skipped = skip_unchanged(source, database_url, scrapy_settings, log_line)
+    if skipped is not None:
+        return skipped, ExtractionResult()
+    failures: list[BaseException] = []
+    child_pids: list[int] = []
+
+    def crawl() -> None:
+        try:
+            run_crawl_process(
+                source,
+                spool_dir,
+                log_line,
+                scrapy_settings,
+                timeout_seconds,
+                on_start=child_pids.append,
+                database_url=database_url,
+            )
+        except BaseException as exc:
+            failures.append(exc)
+
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    crawler = threading.Thread(target=crawl, name=f"crawl-{source.name}", daemon=True)
+    tail = _ManifestTail(spool_dir / MANIFEST)
+    pending: deque[tuple[dict[str, Any], Future[Article | FetchError]]] = deque()
+    # Started at the first page: a crawl that finds nothing new pays for no worker processes.
+    pool: ProcessPoolExecutor | None = None
+    collector = _Collector()
+
+    def deliver(wait: bool) -> None:
+        """Collect finished outcomes in fetch order, releasing their futures (bodies) as we go."""
+        batch: list[Article] = []
+        while pending and (wait or pending[0][1].done()):
+            article = collector.add(_outcome(*pending.popleft()))
+            if article is not None:
+                batch.append(article)
+        if batch and on_articles is not None:
+            on_articles(batch)
+
+    crawler.start()
+    try:
+        while True:
+            crawl_over = not crawler.is_alive()
+            for record in tail.read_new():
+                if record["kind"] != "page":  # fetch errors are read with the stats below
+                    continue
+                if pool is None:
+                    pool = ProcessPoolExecutor(
+                        resolve_workers(workers),
+                        mp_context=worker_context(start_method),
+                        initializer=_init_worker,
+                        initargs=(source.model_dump_json(),),
+                    )
+                pending.append((record, pool.submit(_extract_spooled, str(spool_dir), record)))
+            deliver(wait=False)
+            if crawl_over:
+                break
+            crawler.join(_POLL_SECONDS)
+        deliver(wait=True)
+    finally:
+        tail.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if crawler.is_alive():  # left early (storing failed): the crawl must not run on alone
+            for pid in child_pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            crawler.join(30)
+    if failures:
+        raise failures[0]
+    return read_spool(source.name, spool_dir, with_pages=False), collector.result
+
+
+def _outcome(record: dict[str, Any], future: Future[Article | FetchError]) -> Article | FetchError:
+    try:
+        return future.result()
+    except (
+        Exception
+    ) as exc:  # a worker died (killed, out of memory): that page is lost, not the run
+        reason = f"extraction worker failed: {type(exc).__name__}: {exc}"
+        return FetchError(record["source"], record["url"], reason)

@@ -1,0 +1,1 @@
+"""Fetch: crawl child processes, the spool, "changed since?" probes, crawl history, URLs."""

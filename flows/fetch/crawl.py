@@ -1,0 +1,202 @@
+"""The fetch stage: each source is crawled by Scrapy in a child process, pages land in a spool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flows.config.sources import Source
+from flows.records import CrawlResult, FetchedPage, FetchError, Validator
+
+MANIFEST = "manifest.jsonl"
+VALIDATORS_FILE = "validators.json"
+
+
+class CrawlFailed(RuntimeError):
+    """The crawl process itself failed (not a page of it); the flow may retry it."""
+
+
+def crawl_source(
+    source: Source,
+    spool_dir: Path,
+    log_line: Callable[[str], None] = print,
+    scrapy_settings: dict[str, str] | None = None,
+    timeout_seconds: float | None = None,
+    database_url: str | None = None,
+) -> CrawlResult:
+    """Crawl one source in a fresh process (a Twisted reactor cannot restart) and read the spool.
+
+    Scrapy's log lines are passed to `log_line` as they come, so they show in the flow run's logs.
+    With `database_url`, the crawl is incremental: it skips stored article URLs and fetches entry
+    pages conditionally (the URL goes to the child in its environment, not on its command line).
+    """
+    skipped = skip_unchanged(source, database_url, scrapy_settings, log_line)
+    if skipped is not None:
+        return skipped
+    run_crawl_process(
+        source, spool_dir, log_line, scrapy_settings, timeout_seconds, database_url=database_url
+    )
+    return read_spool(source.name, spool_dir)
+
+
+def skip_unchanged(
+    source: Source,
+    database_url: str | None,
+    scrapy_settings: dict[str, str] | None,
+    log_line: Callable[[str], None],
+) -> CrawlResult | None:
+    """The crawl's result when every entry point answers 304 (no crawl needed), else None.
+
+    Only an incremental crawl (one with a database) probes; see flows.fetch.probe.
+    """
+    if not database_url:
+        return None
+    from flows.fetch.probe import probe_entry_points
+    from flows.store import db
+
+    with db.connect(database_url) as connection:
+        outcome = probe_entry_points(source, connection, scrapy_settings)
+    if outcome.unchanged:
+        log_line(
+            f"{source.name}: all {outcome.not_modified} entry points answered 304 Not Modified;"
+            " nothing to crawl"
+        )
+        return outcome.crawl_result(source)
+    log_line(f"{source.name}: crawling ({outcome.reason})")
+    return None
+
+
+def run_crawl_process(
+    source: Source,
+    spool_dir: Path,
+    log_line: Callable[[str], None] = print,
+    scrapy_settings: dict[str, str] | None = None,
+    timeout_seconds: float | None = None,
+    on_start: Callable[[int], None] | None = None,
+    database_url: str | None = None,
+) -> None:
+    """Run the crawl child to its end, raising CrawlFailed; `on_start` gets the child's pid."""
+    from flows.config.settings import REPO_ROOT  # here: the extraction workers import this module
+
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "spiders.run",
+        "--source-json",
+        source.model_dump_json(),
+        "--spool",
+        str(spool_dir),
+    ]
+    for name, value in (scrapy_settings or {}).items():
+        command += ["-s", f"{name}={value}"]
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    # glibc raises its mmap threshold each time a large block is freed, after which response
+    # bodies come from the heap and freed ones stay with the process; pinned, the crawl child
+    # keeps only what it holds (docs/benchmarks.md: peak RSS, fourth session).
+    environment.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
+    environment.pop("DATABASE_URL", None)
+    environment.pop("NEWSWATCH_DATABASE_URL", None)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
+    )
+    limit = timeout_seconds or source.max_seconds + 120
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env=environment,
+    ) as process:
+        if on_start is not None:
+            on_start(process.pid)
+        assert process.stdout is not None
+        for line in process.stdout:
+            log_line(line.rstrip())
+        try:
+            returncode = process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise CrawlFailed(f"crawl of {source.name} exceeded {limit:.0f} s") from None
+    if returncode != 0:
+        raise CrawlFailed(f"crawl of {source.name} exited with status {returncode}")
+
+
+def iter_spool(spool_dir: Path, with_bodies: bool = True) -> Iterator[FetchedPage | FetchError]:
+    """Pages and errors in fetch order, bodies read one at a time (or not at all)."""
+    manifest = spool_dir / MANIFEST
+    if not manifest.exists():
+        return
+    with manifest.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record["kind"] == "error":
+                yield spool_error(record)
+            else:
+                yield spool_page(record, spool_dir, with_bodies)
+
+
+def spool_error(record: dict[str, Any]) -> FetchError:
+    return FetchError(record["source"], record["url"], record["reason"])
+
+
+def spool_page(record: dict[str, Any], spool_dir: Path, with_body: bool = True) -> FetchedPage:
+    """The page a manifest record describes; its body is read from the spool unless told not to."""
+    return FetchedPage(
+        source=record["source"],
+        url=record["url"],
+        status=int(record["status"]),
+        fetched_at=datetime.fromisoformat(record["fetched_at"]),
+        body=(spool_dir / record["body_file"]).read_bytes() if with_body else b"",
+        content_type=record.get("content_type"),
+    )
+
+
+def read_spool(source_name: str, spool_dir: Path, with_pages: bool = True) -> CrawlResult:
+    """The crawl's pages (unless `with_pages` is False: bodies can be large), errors and stats."""
+    result = CrawlResult(source=source_name)
+    page_count = 0
+    for entry in iter_spool(spool_dir, with_bodies=with_pages):
+        if isinstance(entry, FetchError):
+            result.errors.append(entry)
+        else:
+            page_count += 1
+            if with_pages:
+                result.pages.append(entry)
+    stats_file = spool_dir / "stats.json"
+    if stats_file.exists():
+        result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    count = result.stats.get("response_received_count", 0)
+    result.listing_pages = max(int(count) - page_count, 0) if isinstance(count, int) else 0
+    result.skipped = skipped_from_stats(result.stats)
+    validators_file = spool_dir / VALIDATORS_FILE
+    if validators_file.exists():
+        rows = json.loads(validators_file.read_text(encoding="utf-8"))
+        result.validators = [Validator(**row) for row in rows]
+    return result
+
+
+def skipped_from_stats(stats: dict[str, Any]) -> dict[str, int]:
+    """Requests not made, by reason, from a crawl's Scrapy stats."""
+    skipped = {
+        key.removeprefix("newswatch/skipped/"): int(value)
+        for key, value in stats.items()
+        if key.startswith("newswatch/skipped/")
+    }
+    for reason, key in (
+        ("robots", "robotstxt/forbidden"),
+        ("offsite", "offsite/filtered"),
+    ):
+        if stats.get(key):
+            skipped[reason] = int(stats[key])
+    return skipped

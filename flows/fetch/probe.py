@@ -1,0 +1,164 @@
+"""Ask a source's entry points "changed since?" before starting a crawl at all.
+
+A rerun over an unchanged site needs only its entry points' answers (304 Not Modified), but a
+crawl child costs seconds to start (Scrapy's imports and reactor). So the flow first sends the
+same conditional GETs the crawl would send, from validators kept in Postgres, obeying robots.txt
+and the source's delay; only when every entry point answers 304 is the crawl skipped, and the
+run's summary counts them as skipped `not_modified`. Anything else (a 200, a redirect, an
+error, an entry point without validators, a source that refreshes known URLs) means: crawl.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+from flows.config.settings import Settings
+from flows.config.sources import Source
+from flows.fetch import history
+from flows.fetch.urls import on_site, origin
+from flows.records import CrawlResult, Validator
+from flows.store.db import Connection
+
+NOT_MODIFIED = "not_modified"
+
+
+@dataclass
+class ProbeOutcome:
+    """Whether the crawl can be skipped; `reason` says why not, for the log."""
+
+    unchanged: bool
+    reason: str = ""
+    requests: int = 0
+    not_modified: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def crawl_result(self, source: Source) -> CrawlResult:
+        """What the skipped crawl would have reported: entry pages fetched, all unchanged."""
+        stats: dict[str, object] = {
+            "response_received_count": self.requests,
+            f"newswatch/skipped/{NOT_MODIFIED}": self.not_modified,
+            "newswatch/entry_probe": "every entry point unchanged: crawl skipped",
+        }
+        for status, count in self.statuses.items():
+            stats[f"downloader/response_status_count/{status}"] = count
+        return CrawlResult(
+            source=source.name, stats=stats, skipped={NOT_MODIFIED: self.not_modified}
+        )
+
+
+class _Probe:
+    """One probe's requests: robots.txt read once per origin, the delay kept per origin."""
+
+    def __init__(self, source: Source, user_agent: str, delay: float) -> None:
+        self.source = source
+        self.user_agent = user_agent
+        self.delay = delay
+        self.outcome = ProbeOutcome(unchanged=False)
+        self._robots: dict[str, tuple[Protego | None, str]] = {}
+        self._last_request: dict[str, float] = {}
+
+    def get(self, url: str, headers: dict[str, str], read_body: bool = False) -> tuple[int, bytes]:
+        """Status (and, when asked, up to 512 KB of a 200's body) of one GET; no redirects."""
+        parts = urlsplit(url)
+        site = origin(url)
+        wait = self._last_request.get(site, -1e9) + self._delay_for(site) - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(parts.netloc, timeout=self.source.download_timeout)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            connection.request("GET", path, headers={"User-Agent": self.user_agent, **headers})
+            response = connection.getresponse()
+            body = response.read(512 * 1024) if read_body and response.status == 200 else b""
+            status = response.status
+        finally:
+            connection.close()
+            self._last_request[site] = time.monotonic()
+        self.outcome.requests += 1
+        self.outcome.statuses[status] = self.outcome.statuses.get(status, 0) + 1
+        return status, body
+
+    def _delay_for(self, site: str) -> float:
+        robots = self._robots.get(site)
+        crawl_delay = (
+            robots[0].crawl_delay(self.user_agent) if robots and robots[0] else None
+        ) or 0
+        return max(self.delay, float(crawl_delay))
+
+    def robots(self, site: str) -> tuple[Protego | None, str]:
+        """The origin's parsed robots.txt (None: no rules) and its text; raises on 5xx."""
+        if site not in self._robots:
+            status, body = self.get(site + "/robots.txt", {}, read_body=True)
+            if status >= 500:
+                raise OSError(f"robots.txt answered {status}")
+            text = body.decode("utf-8", "replace") if status == 200 else ""
+            self._robots[site] = (Protego.parse(text) if text else None, text)
+        return self._robots[site]
+
+
+def probe_entry_points(
+    source: Source,
+    connection: Connection,
+    scrapy_settings: dict[str, str] | None = None,
+    settings: Settings | None = None,
+) -> ProbeOutcome:
+    """Whether every entry point of `source` answers 304 to its stored validators."""
+    overrides = scrapy_settings or {}
+    if str(overrides.get("NEWSWATCH_INCREMENTAL", "true")).lower() in ("0", "false", "no"):
+        return ProbeOutcome(unchanged=False, reason="incremental crawling is off")
+    if source.refresh_known:
+        return ProbeOutcome(unchanged=False, reason="the source refreshes known pages")
+    user_agent = overrides.get("USER_AGENT") or (settings or Settings()).resolved_user_agent
+    delay = float(overrides.get("DOWNLOAD_DELAY", source.download_delay))
+    probe = _Probe(source, user_agent, delay)
+    try:
+        entry_urls = source.entry_urls()
+        if source.sitemaps_from_robots:
+            from spiders.discovery import robots_sitemaps  # lxml only, no Scrapy
+
+            domains = [domain.lower() for domain in source.domains()]
+            for site in source.robots_origins():
+                text = probe.robots(site)[1]
+                entry_urls += [u for u in robots_sitemaps(text) if on_site(u, domains)]
+        for url in dict.fromkeys(entry_urls):
+            validator = history.load_validator(connection, url)
+            if validator is None:
+                return _changed(probe, f"no validators kept for {url}")
+            rules, _ = probe.robots(origin(url))
+            if rules is not None and not rules.can_fetch(url, probe.user_agent):
+                return _changed(probe, f"robots.txt forbids {url}")
+            status, _ = probe.get(url, _conditional_headers(validator))
+            if status != 304:
+                return _changed(probe, f"{url} answered {status}")
+            probe.outcome.not_modified += 1
+    except (OSError, http.client.HTTPException) as exc:
+        return _changed(probe, f"probe failed: {type(exc).__name__}: {exc}")
+    probe.outcome.unchanged = probe.outcome.not_modified > 0
+    if not probe.outcome.unchanged:
+        probe.outcome.reason = "no entry point to probe"
+    return probe.outcome
+
+
+def _changed(probe: _Probe, reason: str) -> ProbeOutcome:
+    probe.outcome.unchanged = False
+    probe.outcome.reason = reason
+    return probe.outcome
+
+
+def _conditional_headers(validator: Validator) -> dict[str, str]:
+    headers = {}
+    if validator.etag:
+        headers["If-None-Match"] = validator.etag
+    if validator.last_modified:
+        headers["If-Modified-Since"] = validator.last_modified
+    return headers

@@ -1,0 +1,1 @@
+"""Match: watch queries, watches, the watch-term index, matching new articles."""

@@ -1,0 +1,1 @@
+"""Notify: the e-mail outbox, rendering, transports, admin notices."""

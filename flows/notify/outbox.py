@@ -1,0 +1,223 @@
+"""The e-mail outbox: deliveries are grouped into messages per recipient, then sent.
+
+Queueing: pending deliveries of instant watches become one e-mail per recipient per run; those of
+digest watches become at most one e-mail per recipient a day (unique index on recipient and
+day), once the hour of their watch has come, gathering everything pending. The message is
+rendered and stored with its Message-ID in the same commit that attaches the deliveries, so a
+delivery is in exactly one e-mail and a story reaches a recipient in exactly one Message-ID
+(deliveries are unique per recipient and story).
+
+Sending: under a row lock (concurrent senders skip it), marked sent in the same transaction. SMTP
+down: the e-mail stays unsent and is retried next run. A crash after the server accepted the
+message but before the commit resends the stored bytes once on the next run, with the same
+Message-ID: SMTP has no idempotent submission, so the server sees it twice and the recipient's
+mail system collapses it by Message-ID. The .eml transport overwrites the same file, exactly once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from flows.notify.mailer import Transport
+from flows.notify.render import HIGHLIGHT_START, HIGHLIGHT_STOP, AlertItem, render_email
+from flows.store.db import Connection
+
+_HEADLINE_OPTIONS = (
+    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, "
+    'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'
+)
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    failed: int = 0
+    locations: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueueResult:
+    instant: int = 0
+    digest: int = 0
+
+    @property
+    def emails(self) -> int:
+        return self.instant + self.digest
+
+
+_PENDING = """
+SELECT d.id, d.recipient, w.mode, w.digest_hour
+FROM deliveries d
+JOIN alerts al ON al.id = d.alert_id
+JOIN watches w ON w.id = al.watch_id
+WHERE d.email_id IS NULL AND NOT w.muted
+ORDER BY d.id
+FOR UPDATE OF d SKIP LOCKED
+"""
+
+
+def queue_emails(
+    connection: Connection, run_id: int | None, sender: str, now: datetime | None = None
+) -> QueueResult:
+    """Attach pending deliveries to new e-mails: instant ones now, digests when due at `now`."""
+    moment = now or datetime.now(UTC)
+    result = QueueResult()
+    with connection.transaction():
+        instant: dict[str, list[int]] = {}
+        digest: dict[str, list[int]] = {}
+        due_hour: dict[str, int] = {}
+        for row in connection.execute(_PENDING).fetchall():
+            if row["mode"] == "digest":
+                digest.setdefault(row["recipient"], []).append(row["id"])
+                due_hour[row["recipient"]] = min(
+                    due_hour.get(row["recipient"], 23), int(row["digest_hour"])
+                )
+            else:
+                instant.setdefault(row["recipient"], []).append(row["id"])
+        for recipient, delivery_ids in sorted(instant.items()):
+            _create_email(connection, run_id, sender, moment, recipient, delivery_ids, None)
+            result.instant += 1
+        for recipient, delivery_ids in sorted(digest.items()):
+            if moment.hour < due_hour[recipient]:
+                continue
+            if _create_email(
+                connection, run_id, sender, moment, recipient, delivery_ids, moment.date()
+            ):
+                result.digest += 1
+    return result
+
+
+def _create_email(
+    connection: Connection,
+    run_id: int | None,
+    sender: str,
+    moment: datetime,
+    recipient: str,
+    delivery_ids: list[int],
+    digest_day: object,
+) -> bool:
+    """One e-mail row with its rendered message; False if today's digest exists already."""
+    message_id = f"<{uuid.uuid4().hex}@newswatch>"
+    email = connection.execute(
+        """INSERT INTO emails (recipient, message_id, run_id, created_at, kind, digest_day)
+           VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT DO NOTHING RETURNING id""",
+        (
+            recipient,
+            message_id,
+            run_id,
+            moment,
+            "digest" if digest_day else "instant",
+            digest_day,
+        ),
+    ).fetchone()
+    if email is None:
+        return False  # at most one digest a day: the rest waits for tomorrow's
+    connection.execute(
+        "UPDATE deliveries SET email_id = %s WHERE id = ANY(%s)", (email["id"], delivery_ids)
+    )
+    message = render_email(
+        recipient,
+        sender,
+        message_id,
+        moment,
+        email_items(connection, email["id"]),
+        bool(digest_day),
+    )
+    connection.execute(
+        "UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"])
+    )
+    return True
+
+
+def deliver_pending(connection: Connection, transport: Transport, sender: str) -> DeliveryResult:
+    """Send every unsent e-mail (this run's and any left by earlier runs) once."""
+    result = DeliveryResult()
+    pending = [
+        row["id"]
+        for row in connection.execute("SELECT id FROM emails WHERE sent_at IS NULL ORDER BY id")
+    ]
+    for email_id in pending:
+        with connection.transaction():
+            email = connection.execute(
+                """SELECT id, recipient, message_id, created_at, kind, content FROM emails
+                   WHERE id = %s AND sent_at IS NULL FOR UPDATE SKIP LOCKED""",
+                (email_id,),
+            ).fetchone()
+            if email is None:
+                continue  # sent meanwhile, or being sent by a concurrent run
+            message = _stored_message(connection, email, sender)
+            try:
+                location = transport.send(message)
+            except (OSError, smtplib.SMTPException) as exc:
+                connection.execute(
+                    "UPDATE emails SET attempts = attempts + 1, last_error = %s WHERE id = %s",
+                    (f"{type(exc).__name__}: {exc}", email_id),
+                )
+                result.failed += 1
+                result.errors.append(f"{email['recipient']}: {type(exc).__name__}: {exc}")
+                continue
+            connection.execute(
+                """UPDATE emails SET sent_at = now(), delivered_via = %s,
+                       attempts = attempts + 1, last_error = NULL WHERE id = %s""",
+                (location, email_id),
+            )
+        result.sent += 1
+        result.locations.append(location)
+    return result
+
+
+def _stored_message(connection: Connection, email: dict[str, object], sender: str) -> EmailMessage:
+    """The message as queued; e-mails queued before messages were stored are rendered once now."""
+    content = email["content"]
+    if content is None:
+        message = render_email(
+            str(email["recipient"]),
+            sender,
+            str(email["message_id"]),
+            email["created_at"],  # type: ignore[arg-type]
+            email_items(connection, int(email["id"])),  # type: ignore[call-overload]
+            email["kind"] == "digest",
+        )
+        connection.execute(
+            "UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"])
+        )
+        return message
+    parsed = message_from_bytes(bytes(content), policy=policy.default)  # type: ignore[call-overload]
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def email_items(connection: Connection, email_id: int) -> list[AlertItem]:
+    """What an e-mail says: each story once, from its first matching copy, with its carriers."""
+    rows = connection.execute(
+        f"""SELECT w.name AS watch_name, w.query AS watch_query, ar.title, ar.publisher,
+                   ar.published_at, ar.url, ar.canonical_url, ar.source, ar.original_url,
+                   al.story_id,
+                   ts_headline(ar.ts_config, ar.body, websearch_to_tsquery(ar.ts_config, w.query),
+                               '{_HEADLINE_OPTIONS}') AS snippet,
+                   coalesce((SELECT array_agg(DISTINCT coalesce(o.publisher, o.source))
+                             FROM articles o
+                             WHERE o.story_id = al.story_id AND o.id <> ar.id
+                               AND coalesce(o.publisher, o.source)
+                                   IS DISTINCT FROM coalesce(ar.publisher, ar.source)),
+                            '{{}}') AS carriers
+            FROM deliveries d
+            JOIN alerts al ON al.id = d.alert_id
+            JOIN watches w ON w.id = al.watch_id
+            JOIN articles ar ON ar.id = al.article_id
+            WHERE d.email_id = %s
+            ORDER BY w.name, ar.published_at DESC NULLS LAST, ar.id""",
+        (email_id,),
+    ).fetchall()
+    items = []
+    for row in rows:
+        carriers = tuple(row.pop("carriers"))
+        items.append(AlertItem(**row, also_carried_by=carriers))
+    return items

@@ -1,0 +1,1 @@
+"""Prefect glue: deployments, dashboards, state hooks, Prefect's environment."""

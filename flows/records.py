@@ -1,0 +1,105 @@
+"""Plain records passed between the stages: fetch -> extract -> store -> match -> notify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """A page as the crawler got it; the body stays bytes until the extractor decodes it."""
+
+    source: str
+    url: str
+    status: int
+    fetched_at: datetime
+    body: bytes
+    encoding: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchError:
+    """A URL that gave no usable page, and why; recorded so nothing fails silently."""
+
+    source: str
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str
+    url: str
+    canonical_url: str
+    title: str
+    body: str
+    content_hash: str
+    language: str
+    fetched_at: datetime
+    publisher: str | None = None
+    published_at: datetime | None = None
+    hashtags: tuple[str, ...] = ()
+    # The original publisher's page, when the source names it (Daily8 pages do not).
+    original_url: str | None = None
+    # LSH band keys for story deduplication (flows.store.stories); computed at store time if empty.
+    story_keys: tuple[int, ...] = ()
+
+
+@dataclass
+class CrawlResult:
+    source: str
+    pages: list[FetchedPage] = field(default_factory=list)
+    errors: list[FetchError] = field(default_factory=list)
+    stats: dict[str, object] = field(default_factory=dict)
+    listing_pages: int = 0
+    # Requests not made, by reason (known_url, not_modified, robots, ...).
+    skipped: dict[str, int] = field(default_factory=dict)
+    # HTTP validators of entry points to remember once the pages are stored.
+    validators: list[Validator] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What a server said identifies a version of a page (ETag, Last-Modified)."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did; written to Postgres, printed, and published as a Prefect artifact."""
+
+    run_id: int | None = None
+    sources: list[str] = field(default_factory=list)
+    pages_fetched: int = 0
+    articles_new: int = 0
+    articles_duplicate: int = 0
+    alerts_new: int = 0
+    watches_matched: int = 0
+    emails_sent: int = 0
+    outbox_dir: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def count_skipped(self, skipped: dict[str, int]) -> None:
+        for reason, count in skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "sources": self.sources,
+            "pages_fetched": self.pages_fetched,
+            "articles_new": self.articles_new,
+            "articles_duplicate": self.articles_duplicate,
+            "alerts_new": self.alerts_new,
+            "watches_matched": self.watches_matched,
+            "emails_sent": self.emails_sent,
+            "outbox_dir": self.outbox_dir,
+            "errors": self.errors,
+            "skipped": self.skipped,
+        }

@@ -1,0 +1,1 @@
+"""The local stack without Docker: Prefect server, workers, up/down/status."""

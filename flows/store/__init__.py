@@ -1,0 +1,1 @@
+"""Store: Postgres, articles unique by URL and text, stories, run bookkeeping."""

@@ -1,0 +1,174 @@
+"""Loading articles into Postgres: unique by canonical URL and by normalized content hash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import psycopg
+
+from flows.records import Article, FetchError, RunSummary
+from flows.store.db import Connection
+from flows.store.stories import find_story, record_keys, story_keys
+
+# Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
+TS_CONFIGS = {
+    "ar": "arabic",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+
+
+def ts_config_for(language: str) -> str:
+    return TS_CONFIGS.get(language.lower()[:2], "simple")
+
+
+@dataclass
+class StoreResult:
+    new_article_ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    errors: list[FetchError] = field(default_factory=list)
+
+    def add(self, other: StoreResult) -> None:
+        self.new_article_ids += other.new_article_ids
+        self.duplicates += other.duplicates
+        self.errors += other.errors
+
+
+def start_run(connection: Connection, sources: list[str]) -> int:
+    row = connection.execute(
+        "INSERT INTO runs (sources) VALUES (%s) RETURNING id", (sources,)
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def finish_run(connection: Connection, run_id: int, summary: RunSummary, status: str) -> None:
+    connection.execute(
+        """UPDATE runs SET finished_at = now(), status = %s, pages_fetched = %s,
+               articles_new = %s, articles_duplicate = %s, alerts_new = %s, emails_sent = %s,
+               error_count = %s, summary = %s
+           WHERE id = %s""",
+        (
+            status,
+            summary.pages_fetched,
+            summary.articles_new,
+            summary.articles_duplicate,
+            summary.alerts_new,
+            summary.emails_sent,
+            len(summary.errors),
+            json.dumps(summary.as_dict()),
+            run_id,
+        ),
+    )
+
+
+def record_errors(connection: Connection, run_id: int, errors: list[FetchError]) -> None:
+    if not errors:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO fetch_errors (run_id, source, url, reason) VALUES (%s, %s, %s, %s)",
+            [(run_id, error.source, error.url, error.reason[:2000]) for error in errors],
+        )
+
+
+_INSERT_ARTICLE = """
+WITH new_row AS (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id)
+INSERT INTO articles (id, story_id, source, url, canonical_url, content_hash, title, body,
+                      publisher, published_at, language, hashtags, fetched_at, run_id, ts_config,
+                      original_url)
+SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s
+FROM new_row
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+def store_articles(connection: Connection, articles: list[Article], run_id: int) -> StoreResult:
+    """Insert new articles; count the rest as duplicates. Safe to rerun and to run concurrently.
+
+    Each article gets its own savepoint so one unstorable article loses nothing else. Call it
+    on an idle connection: each article is then its own transaction, and the advisory locks
+    of its story keys (flows.store.stories) are released at its commit. Inside a caller's open
+    transaction they would pile up until that commit (Postgres' lock table is finite).
+    """
+    result = StoreResult()
+    for article in articles:
+        try:
+            with connection.transaction():
+                article_id = _insert(connection, article, run_id)
+        except psycopg.DataError as exc:
+            result.errors.append(
+                FetchError(article.source, article.url, f"cannot store article: {exc}")
+            )
+            continue
+        if article_id is None:
+            result.duplicates += 1
+        else:
+            result.new_article_ids.append(article_id)
+    return result
+
+
+def _insert(connection: Connection, article: Article, run_id: int) -> int | None:
+    # The story is found before the insert, so the row is written once: an UPDATE would
+    # recompute its generated tsvector (a to_tsvector of the whole body) a second time.
+    keys = article.story_keys or story_keys(article.title, article.body)
+    story = find_story(connection, keys, article.title, article.body)
+    row = connection.execute(
+        _INSERT_ARTICLE,
+        (
+            story.story_id if story is not None else None,
+            article.source,
+            article.url,
+            article.canonical_url,
+            article.content_hash,
+            article.title,
+            article.body,
+            article.publisher,
+            article.published_at,
+            article.language,
+            list(article.hashtags),
+            article.fetched_at,
+            run_id,
+            ts_config_for(article.language),
+            article.original_url,
+        ),
+    ).fetchone()
+    if row is None:
+        existing = connection.execute(
+            "SELECT id FROM articles WHERE canonical_url = %s OR content_hash = %s LIMIT 1",
+            (article.canonical_url, article.content_hash),
+        ).fetchone()
+        if existing is not None:
+            _remember_urls(connection, article, int(existing["id"]))
+        return None
+    article_id = int(row["id"])
+    with connection.pipeline():
+        record_keys(connection, article_id, keys)
+        _remember_urls(connection, article, article_id)
+    return article_id
+
+
+def _remember_urls(connection: Connection, article: Article, article_id: int) -> None:
+    for url in {article.url, article.canonical_url}:
+        connection.execute(
+            "INSERT INTO article_urls (url, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (url, article_id),
+        )

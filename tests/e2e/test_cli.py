@@ -1,0 +1,124 @@
+"""The `newswatch` command as a user runs it: a fresh data directory, embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.config.settings import REPO_ROOT
+from flows.stack.local import stop_embedded_postgres
+
+
+@pytest.fixture
+def fresh_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Nothing configured: no DATABASE_URL, no SMTP, no Prefect API, an empty data directory."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("NEWSWATCH_", "PREFECT_", "DATABASE_URL"))
+    }
+    environment["NEWSWATCH_DATA_DIR"] = str(tmp_path / "data")
+    yield environment
+    stop_embedded_postgres(tmp_path / "data" / "pgdata")
+
+
+def newswatch(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_demo_twice_on_a_fresh_data_directory(fresh_env: dict[str, str], tmp_path: Path) -> None:
+    first = newswatch("demo", "--json", str(tmp_path / "first.json"), environment=fresh_env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = json.loads((tmp_path / "first.json").read_text())
+    assert summary["articles_new"] > 30 and summary["emails_sent"] >= 3
+    assert summary["pages_fetched"] > summary["articles_new"]
+    assert summary["errors"] == []
+    printed = {
+        "pages fetched": summary["pages_fetched"],
+        "articles stored": summary["articles_new"],
+        "duplicates skipped": summary["articles_duplicate"],
+        "watches matched": summary["watches_matched"],
+        "e-mails sent": summary["emails_sent"],
+    }
+    for label, value in printed.items():
+        assert re.search(rf"{label}\s+{value}\b", first.stdout), label
+    outbox = Path(fresh_env["NEWSWATCH_DATA_DIR"]) / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == summary["emails_sent"]
+    assert str(outbox) in first.stdout
+
+    second = newswatch("demo", "--json", str(tmp_path / "second.json"), environment=fresh_env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    again = json.loads((tmp_path / "second.json").read_text())
+    assert (again["articles_new"], again["emails_sent"], again["alerts_new"]) == (0, 0, 0)
+    assert len(list(outbox.glob("*.eml"))) == summary["emails_sent"]
+
+
+def test_watch_commands_and_their_errors(fresh_env: dict[str, str]) -> None:
+    added = newswatch(
+        "watch",
+        "add",
+        "nk",
+        '"north korea" -sport',
+        "--email",
+        "desk@example.com",
+        environment=fresh_env,
+    )
+    assert added.returncode == 0, added.stderr
+    listed = newswatch("watch", "list", environment=fresh_env)
+    assert "nk" in listed.stdout and '"north korea" -sport' in listed.stdout
+
+    bad_query = newswatch(
+        "watch",
+        "add",
+        "bad",
+        '"north korea -sport',
+        "--email",
+        "desk@example.com",
+        environment=fresh_env,
+    )
+    assert bad_query.returncode == 2
+    assert "unbalanced quote" in bad_query.stderr
+
+    bad_address = newswatch("watch", "add", "x", "Kursk", "--email", "desk", environment=fresh_env)
+    assert bad_address.returncode == 2 and "not an e-mail address" in bad_address.stderr
+
+    duplicate = newswatch(
+        "watch", "add", "nk", "Kursk", "--email", "desk@example.com", environment=fresh_env
+    )
+    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
+
+    assert newswatch("watch", "remove", "nk", environment=fresh_env).returncode == 0
+    missing = newswatch("watch", "remove", "nk", environment=fresh_env)
+    assert missing.returncode == 2 and "no watch named 'nk'" in missing.stderr
+
+
+def test_malformed_sources_file_is_a_clear_error(fresh_env: dict[str, str], tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "site"\nstart_urls = ["ftp://x"]\n', encoding="utf-8")
+    result = newswatch("run", "--sources", str(sources), environment=fresh_env)
+    assert result.returncode == 2
+    assert str(sources) in result.stderr
+    assert "source 'site', field start_urls" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_explains_every_command(fresh_env: dict[str, str]) -> None:
+    result = newswatch("--help", environment=fresh_env)
+    assert result.returncode == 0
+    for command in ("demo", "run", "watch", "DATABASE_URL", "NEWSWATCH_DATA_DIR"):
+        assert command in result.stdout

@@ -1,0 +1,87 @@
+"""Crawl and extraction overlapped on a process pool: same articles as the one-process path,
+and the Daily8 cut still keeps Related Articles out of every body."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flows.config.settings import default_sources_file
+from flows.config.sources import load_sources
+from flows.demo import DEMO_SCRAPY_SETTINGS
+from flows.extract.pool import _ManifestTail, crawl_and_extract, extract_pages
+from flows.fetch.crawl import crawl_source
+from flows.testsite import TestSite
+
+
+def test_manifest_tail_returns_only_complete_lines(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.jsonl"
+    tail = _ManifestTail(manifest)
+    assert tail.read_new() == []  # not created yet
+    with manifest.open("w", encoding="utf-8") as writer:
+        writer.write(json.dumps({"n": 1}) + "\n" + '{"n": ')
+        writer.flush()
+        assert tail.read_new() == [{"n": 1}]
+        writer.write('2, "s": "é"}\n')
+        writer.flush()
+        assert tail.read_new() == [{"n": 2, "s": "é"}]
+        assert tail.read_new() == []
+    tail.close()
+
+
+def test_parallel_stage_matches_serial_and_keeps_related_out(
+    test_site: TestSite, tmp_path: Path
+) -> None:
+    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
+    crawled, parallel = crawl_and_extract(
+        source,
+        tmp_path / "parallel",
+        workers=2,
+        log_line=lambda line: None,
+        scrapy_settings=DEMO_SCRAPY_SETTINGS,
+    )
+    serial = extract_pages(
+        crawl_source(source, tmp_path / "serial", lambda line: None, DEMO_SCRAPY_SETTINGS).pages,
+        source,
+    )
+    assert crawled.pages == []  # bodies stay on disk
+    assert crawled.stats["response_received_count"] > len(parallel.articles) > 10
+    assert {(a.canonical_url, a.body) for a in parallel.articles} == {
+        (a.canonical_url, a.body) for a in serial.articles
+    }
+    assert parallel.duplicates_in_batch == serial.duplicates_in_batch > 0
+
+    story_of_url = test_site.article_urls()
+    stories = {story.id: story for story in test_site.stories}
+    for article in parallel.articles:
+        own = stories[story_of_url[article.canonical_url]]
+        relatives = {own.id, own.edited_from} | {
+            s.id for s in test_site.stories if s.edited_from == own.id
+        }
+        assert "Related Articles" not in article.body
+        for other in test_site.stories:
+            if other.id in relatives:
+                continue
+            for paragraph in other.paragraphs:
+                assert paragraph not in article.body, (article.url, other.id)
+
+
+def test_spawned_workers_hand_over_every_article_in_fetch_order(
+    test_site: TestSite, tmp_path: Path
+) -> None:
+    """The flow stores articles as `on_articles` hands them over, while extraction goes on."""
+    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
+    batches: list[list[str]] = []
+    _, extracted = crawl_and_extract(
+        source,
+        tmp_path / "spawned",
+        workers=2,
+        log_line=lambda line: None,
+        scrapy_settings=DEMO_SCRAPY_SETTINGS,
+        on_articles=lambda articles: batches.append([a.canonical_url for a in articles]),
+        start_method="spawn",
+    )
+    handed_over = [url for batch in batches for url in batch]
+    assert handed_over == [a.canonical_url for a in extracted.articles]
+    assert len(handed_over) > 10 and all(batches)
+    assert all(article.story_keys for article in extracted.articles)  # keys come from workers
