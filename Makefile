@@ -46,16 +46,19 @@ check: lint typecheck test
 
 # Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver) for the
 # browser tests: nothing to do when both are there; apt-get as root, through sudo otherwise.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+APT_GET := apt-get -q -o DPkg::Lock::Timeout=300
 browser:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
-		echo "make browser: install chromium and chromedriver (on Debian: apt-get install chromium chromium-driver)" >&2; \
+		echo "make browser: install chromium and chromedriver (Debian: apt-get install chromium chromium-driver)" >&2; \
 		exit 1; \
 	fi; \
 	sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	set -x; \
-	$$sudo apt-get update -qq && \
-	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+	$$sudo $(APT_GET) update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y chromium chromium-driver
 
 # requirements.lock from pyproject.toml: new and changed requirements are resolved, other pins
 # kept; `make lock UPGRADE=1` moves every pin to the newest release the ranges allow.

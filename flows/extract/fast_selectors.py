@@ -344,14 +344,17 @@ def install() -> None:
         original = (
             table[spec.index] if isinstance(table, list) and len(table) > spec.index else None
         )
-        if not isinstance(original, XPath) or path_digest(original.path) != spec.sha256:
+        selector = None
+        if isinstance(original, XPath) and path_digest(original.path) == spec.sha256:
+            selector = FastSelector(original, spec.tags, spec.predicate, spec.first_per_parent)
+        if (
+            isinstance(table, list)
+            and selector is not None
+            and not selector.empty_attribute_matches()
+        ):
+            table[spec.index] = selector
+        else:
             kept.append(f"{spec.table}[{spec.index}]")
-            continue
-        selector = FastSelector(original, spec.tags, spec.predicate, spec.first_per_parent)
-        if selector.empty_attribute_matches():
-            kept.append(f"{spec.table}[{spec.index}]")
-            continue
-        table[spec.index] = selector  # type: ignore[index]
     if kept:
         logger.warning(
             "trafilatura %s is not the one the fast selectors were written for (%s): %s keep"
