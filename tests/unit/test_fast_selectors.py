@@ -184,7 +184,7 @@ def test_selectors_agree_with_trafilatura_on_generated_pages(seed: int) -> None:
     tree = load_html(f"<html><head><title>t</title></head><body>{body}</body></html>")
     assert tree is not None
     selectors = _selectors()
-    assert selectors
+    assert len(selectors) == len(fast_selectors.SELECTORS)
     matched_somewhere = 0
     for selector in selectors:
         for context in (tree, tree.getroottree(), tree.find("body")):
@@ -258,6 +258,7 @@ def test_selectors_agree_at_every_call_of_real_extractions() -> None:
 
 @pytest.mark.integration  # every page of the shared corpus: tens of seconds
 def test_pipeline_bodies_are_the_same_with_trafilaturas_own_selectors() -> None:
+    assert len(_installed()) == len(fast_selectors.SELECTORS)  # else both sides are trafilatura's
     now = datetime(2026, 11, 28, tzinfo=UTC)
     generic = Source(
         name="any",
