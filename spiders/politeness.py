@@ -81,7 +81,7 @@ class CrawlDelayMiddleware:
 
 def _raise_floor(slot: Any, floor: float) -> None:
     """Make the slot's shortest (jittered) delay at least `floor`."""
-    jitter = float(getattr(slot, "jitter", 0.0) or 0.0)
+    jitter = float(slot.jitter or 0.0)
     if jitter >= 1:
         slot.jitter = jitter = 0.5
     needed = floor / (1 - jitter)
