@@ -67,7 +67,9 @@ lock: $(BIN)/uv
 		--custom-compile-command 'make lock' --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 # The floors of pyproject.toml are true: the oldest releases it allows, in a scratch venv, pass
-# the unit and integration tests (with DATABASE_URL if set, else an embedded Postgres).
+# the unit and integration tests (with DATABASE_URL if set, else an embedded Postgres);
+# `make floors FLOORS_TESTS=` runs the whole suite on them.
+FLOORS_TESTS ?= unit or integration
 floors: $(BIN)/uv
 	@scratch=$$(mktemp -d /tmp/newswatch-floors-XXXXXX); trap 'rm -rf "$$scratch"' EXIT; \
 	set -ex; \
@@ -77,7 +79,7 @@ floors: $(BIN)/uv
 	$(BIN)/uv pip install --quiet --python "$$scratch/venv/bin/python" -r "$$scratch/floors.txt"; \
 	$(BIN)/uv pip install --quiet --python "$$scratch/venv/bin/python" --no-deps -e .; \
 	"$$scratch/venv/bin/python" -m pytest -q -ra -p no:cacheprovider --basetemp "$$scratch/tmp" \
-		-m 'unit or integration'
+		$(if $(FLOORS_TESTS),-m '$(FLOORS_TESTS)')
 
 # ruff and mypy before each commit (.pre-commit-config.yaml).
 hooks: install
