@@ -79,11 +79,12 @@ class OutboxTransport:
 
 
 def message_bytes(message: EmailMessage) -> bytes:
-    """The message's bytes: UTF-8 headers (RFC 6531) only when an address needs them."""
-    try:
+    """The message's bytes: UTF-8 headers (RFC 6531) when an address needs them, as SMTPUTF8
+    sends them (an encoded word is not allowed in an address); plain ASCII otherwise."""
+    addresses = "".join(str(message.get(name, "")) for name in ("From", "To", "Cc"))
+    if addresses.isascii():
         return bytes(message)
-    except UnicodeError:  # a UTF-8 address: written as SMTPUTF8 would send it
-        return message.as_bytes(policy=policy.SMTPUTF8)
+    return message.as_bytes(policy=policy.SMTPUTF8)
 
 
 def transport_for(settings: Settings) -> Transport:
