@@ -130,9 +130,9 @@ def show_stages() -> Iterator[None]:
             _display = None
 
 
-def log_file_path(data_dir: Path, command: str) -> Path:
+def log_file_path(logs_dir: Path, command: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    return data_dir / "logs" / f"{command}-{stamp}-{os.getpid()}.log"
+    return logs_dir / f"{command}-{stamp}-{os.getpid()}.log"
 
 
 def route_logs(log_file: Path, verbose: bool) -> None:

@@ -123,6 +123,10 @@ def _deploy_command(args: argparse.Namespace, settings: Settings) -> int:
     for plan in plans:
         when = plan.schedule.describe() if plan.schedule else "no schedule"
         print(f"deployment {plan.full_name} ({when}, one run at a time)")
+    from flows.orchestration.automations import AUTOMATION_NAME, apply_failure_automation
+
+    apply_failure_automation(settings)
+    print(f"automation {AUTOMATION_NAME!r} (e-mails the admin)")
     if args.run_now:
         for name, run_id in trigger_runs(ids).items():
             print(f"started a run of {name}: {run_id}")
