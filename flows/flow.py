@@ -95,12 +95,14 @@ def crawl_extract_store(
         shutil.rmtree(spool_dir, ignore_errors=True)
     relay.close()
     errors = len(crawled.errors) + len(extracted.errors) + len(stored.errors)
-    progress.finish(errors)
-    line.finish(
-        ok=True,
-        note=f"{crawled.stats.get('response_received_count', 0)} pages, "
-        f"{len(stored.new_article_ids)} new, {errors} errors",
-    )
+    pages, _, statuses, _ = runs.crawl_figures(crawled.stats)
+    note = f"{pages} pages, {len(stored.new_article_ids)} new, {errors} errors"
+    if errors and not any(int(code) < 400 for code in statuses if code.isdigit()):
+        progress.fail(f"every request failed, {errors} errors")
+        line.finish(ok=False, note=f"FAILED: {note}")
+    else:
+        progress.finish(errors)
+        line.finish(ok=True, note=note)
     return crawled, extracted, stored
 
 

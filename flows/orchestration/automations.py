@@ -58,6 +58,9 @@ def apply_failure_automation(settings: Settings) -> UUID:
     from prefect.client.orchestration import get_client
     from prefect.types.entrypoint import EntrypointType
 
+    from flows.orchestration.deployments import ensure_work_pool
+
+    ensure_work_pool(settings.work_pool)
     deployment = failure_notice.to_deployment(
         name=NOTICE_DEPLOYMENT,
         description="E-mails the admin about a failed or crashed monitor run (run by an "
