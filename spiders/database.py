@@ -9,6 +9,7 @@ full next time) instead of each waiting out the same outage.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -110,8 +111,6 @@ class CrawlState:
 
     def close(self) -> None:
         if self._connection is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):  # already broken
                 self._connection.close()
-            except psycopg.Error:
-                pass  # already broken
             self._connection = None
