@@ -103,13 +103,19 @@ def test_database_outage_while_sending_resends_only_the_one_in_flight(
 ) -> None:
     settings = Settings()
     with db.connect(six_emails) as connection:
+        run_id = store.start_run(connection, ["daily8"])
+    with db.connect(six_emails) as connection:
         pid = connection.info.backend_pid
         transport = OutageAfterSend(settings, six_emails, pid, nth=4)
         with pytest.raises(psycopg.OperationalError):
-            outbox.deliver_pending(connection, transport, settings.mail_from)
+            outbox.deliver_pending(connection, transport, settings.mail_from, run_id=run_id)
     assert len(smtp_server.messages) == 4
     with db.connect(six_emails) as connection:  # the retry, as the flow's task would
-        again = outbox.deliver_pending(connection, SmtpTransport(settings), settings.mail_from)
+        again = outbox.deliver_pending(
+            connection, SmtpTransport(settings), settings.mail_from, run_id=run_id
+        )
+        # The run's count comes from Postgres: both attempts' e-mails, not the retry's only.
+        assert outbox.sent_by_run(connection, run_id) == 6
     assert again.sent == 3  # the one in flight, and the two never tried
     ids = _message_ids(smtp_server)
     assert len(ids) == 6

@@ -12,7 +12,8 @@ from flows.fetch.crawl import crawl_source
 from flows.fetch.probe import probe_entry_points
 from flows.records import Validator
 from flows.store import db
-from tests.support.drip import DripSite
+from tests.support.crawl_helpers import FAST
+from tests.support.drip import DripSite, UnsizedSite
 
 
 def _slow_source(site: DripSite) -> Source:
@@ -55,3 +56,15 @@ def test_crawl_of_a_dripping_site_ends_with_errors(clean_db: str, tmp_path: Path
     (error,) = result.errors
     assert error.url == source.start_urls[0]
     assert "timeout" in error.reason or "took longer" in error.reason, error.reason
+
+
+def test_big_answer_without_content_length_says_why(tmp_path: Path) -> None:
+    with UnsizedSite() as site:
+        source = _slow_source(site).model_copy(
+            update={"max_response_bytes": 65536, "download_timeout": 30.0}
+        )
+        result = crawl_source(
+            source, tmp_path / "spool", log_line=lambda line: None, scrapy_settings=FAST
+        )
+    (error,) = result.errors
+    assert error.reason.startswith("over the size cap of 65536 bytes"), error.reason

@@ -40,6 +40,48 @@ class DripSite(BackgroundServer):
         super().stop()
 
 
+class UnsizedSite(DripSite):
+    """Answers every page with `size` bytes of HTML and no Content-Length (the end of the
+    connection ends the body), as a streaming server may."""
+
+    def __init__(self, host: str = "127.0.0.3", size: int = 50 * 1024 * 1024) -> None:
+        super().__init__(host=host)
+        self.size = size
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer((self.host, self.port), _UnsizedHandler)
+        server.daemon_threads = True
+        server.site = self  # type: ignore[attr-defined]
+        return server
+
+
+class _UnsizedHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self) -> None:
+        site = cast(UnsizedSite, self.server.site)  # type: ignore[attr-defined]
+        site.requests.append(self.path)
+        if self.path == "/robots.txt":
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        chunk = b"<p>" + b"news " * 2000 + b"</p>\n"
+        try:
+            self.wfile.write(b"<html><body>")
+            sent = 0
+            while sent < site.size and not site.stopping.is_set():
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            return  # the client stopped reading
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent."""
+
+
 class _DripHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
