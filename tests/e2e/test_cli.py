@@ -44,6 +44,13 @@ def newswatch(*args: str, environment: dict[str, str]) -> subprocess.CompletedPr
 def test_demo_twice_on_a_fresh_data_directory(fresh_env: dict[str, str], tmp_path: Path) -> None:
     first = newswatch("demo", "--json", str(tmp_path / "first.json"), environment=fresh_env)
     assert first.returncode == 0, first.stderr[-3000:]
+    # A quiet console: stage lines and the summary, the logs in the file it names.
+    printed_lines = (first.stdout + first.stderr).splitlines()
+    assert len(printed_lines) <= 25, printed_lines
+    (log_line,) = [line for line in printed_lines if "full log: " in line]
+    log_file = Path(log_line.split("full log: ", 1)[1])
+    assert log_file.parent == Path(fresh_env["NEWSWATCH_DATA_DIR"]) / "logs"
+    assert "[scrapy.core.engine] Spider opened" in log_file.read_text(encoding="utf-8")
     summary = json.loads((tmp_path / "first.json").read_text())
     assert summary["articles_new"] > 30 and summary["emails_sent"] >= 3
     assert summary["pages_fetched"] > summary["articles_new"]
