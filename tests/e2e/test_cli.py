@@ -129,3 +129,35 @@ def test_help_explains_every_command(fresh_env: dict[str, str]) -> None:
     assert result.returncode == 0
     for command in ("demo", "run", "watch", "DATABASE_URL", "NEWSWATCH_DATA_DIR"):
         assert command in result.stdout
+
+
+@pytest.mark.slow
+def test_run_with_one_failing_source_exits_with_errors(
+    fresh_env: dict[str, str], tmp_path: Path
+) -> None:
+    from flows.testsite import TestSite
+    from tests.e2e.test_run_states import SLOW_SOURCE
+    from tests.support.drip import DripSite
+
+    with TestSite() as site, DripSite(seconds=60) as slow:
+        shipped = (REPO_ROOT / "sources.toml").read_text(encoding="utf-8")
+        text = shipped.replace("https://www.daily8.com", site.base_url).replace(
+            '"www.daily8.com"', f'"{site.host}"'
+        )
+        sources = tmp_path / "sources.toml"
+        sources.write_text(text + SLOW_SOURCE.format(origin=slow.base_url), encoding="utf-8")
+        result = newswatch(
+            "run",
+            "--sources",
+            str(sources),
+            "--source",
+            "daily8",
+            "--source",
+            "slow",
+            environment=fresh_env,
+        )
+    assert result.returncode == 3, result.stderr[-3000:]  # completed with errors
+    printed = result.stdout + result.stderr
+    assert re.search(r"failed sources\s+slow", result.stdout)
+    assert "run completed with errors; full log: " in result.stdout
+    assert "Traceback" not in printed and len(printed.splitlines()) <= 25, printed
