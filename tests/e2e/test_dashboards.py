@@ -51,7 +51,7 @@ def test_report_markdown_lists_sources_and_errors() -> None:
     text = dashboards.report_markdown(summary, stats, stories=9, alerts=3)
     assert text.startswith("# newswatch run 7")
     assert "| daily8 | ok | 12 | 9 | 2 | 1 | 4 |" in text
-    assert "- `http://x/a`: HTTP 500" in text
+    assert "- [http://x/a](http://x/a): HTTP 500" in text  # the URL is a link
     row = dashboards.crawl_stat_rows(stats)[0]
     assert row["status codes"] == "200: 12" and row["size"] == "999 B"
     assert row["crawl"] == "ok"
