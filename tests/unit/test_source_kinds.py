@@ -10,8 +10,8 @@ import pytest
 from flows.config.settings import REPO_ROOT
 from flows.config.sources import SourcesFileError, load_sources
 from flows.extract.charset import decode_html
+from flows.fetch.polite import retry_after_seconds
 from spiders.discovery import FeedError, feed_links, robots_sitemaps, sitemap_entries
-from spiders.politeness import retry_after_seconds
 
 
 def write(tmp_path: Path, text: str) -> Path:
