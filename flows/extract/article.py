@@ -30,7 +30,7 @@ __all__ = ["TRAFILATURA_OPTIONS", "ExtractionError", "extract_article"]
 _NOT_CONTENT = {"nav", "header", "footer", "a", "button", "option", "label", "script", "style"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 and UTF-32
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _LATIN = re.compile(r"[A-Za-z]")
 _ENGLISH_WORDS = re.compile(r"\b(the|and|of|to|in|is|that|for)\b", re.IGNORECASE)
@@ -70,7 +70,7 @@ def decode_page(page: FetchedPage) -> str:
     characters lxml refuses."""
     declared = page.encoding or charset_from_content_type(page.content_type)
     body = page.body
-    if b"\x1b" in body or body.startswith(_UTF16_BOMS):  # ISO-2022 escapes, UTF-16
+    if b"\x1b" in body or body.startswith(_WIDE_BOMS):  # ISO-2022 escapes, UTF-16/32
         return _CONTROL.sub("", decode_html(body, declared)[0])
     # In UTF-8 and the other ASCII-compatible encodings these bytes only ever stand for the
     # control characters themselves: deleting them before decoding is the same, 3x cheaper.
