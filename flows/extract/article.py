@@ -216,13 +216,15 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         cut_from(marker)
 
     body = extract_body(root, page.url)
-    body = _CONTROL.sub("", body)
+    # NFC, as trafilatura's own extract() returns text: a word typed with a combining mark
+    # then matches the same word precomposed, in queries and in the content hash.
+    body = unicodedata.normalize("NFC", _CONTROL.sub("", body))
     if len(body) < source.min_body_chars:
         raise ExtractionError(
             f"no article text: {len(body)} characters extracted, {source.min_body_chars} needed"
         )
     title = h1_title or og_title or page_title or body[:80]
-    title = " ".join(title.split())[:1000]
+    title = unicodedata.normalize("NFC", " ".join(title.split()))[:1000]
     body_words = words(body)
     published_at = parse_display_time(displayed_time, page.fetched_at)
     if published_at is None and meta_date:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flows.match.index import forget_watch
-from flows.match.query import InvalidQuery, validate_email, validate_query
+from flows.match.query import check_with_postgres, validate_email, validate_query
 from flows.store.articles import TS_CONFIGS
 from flows.store.db import Connection
 
@@ -71,18 +71,6 @@ def _mode(mode: str, digest_hour: int) -> None:
         raise WatchError(f"digest hour must be 0-23 (UTC), got {digest_hour}")
 
 
-def _check_searchable(connection: Connection, query: str, ts_config: str | None) -> None:
-    """websearch_to_tsquery keeps nothing of a query made only of stop words ("the OR a")."""
-    configs = [ts_config] if ts_config else ["english", "simple"]
-    for config in configs:
-        row = connection.execute(
-            "SELECT numnode(websearch_to_tsquery(%s::regconfig, %s)) AS nodes", (config, query)
-        ).fetchone()
-        if row is not None and row["nodes"]:
-            return
-    raise InvalidQuery("the query has no searchable words")
-
-
 def add_watch(
     connection: Connection,
     name: str,
@@ -100,7 +88,7 @@ def add_watch(
     recipients = _recipients(emails)
     code, ts_config = _language(language)
     _mode(mode, digest_hour)
-    _check_searchable(connection, query, ts_config)
+    check_with_postgres(connection, query, ts_config)
     with connection.transaction():
         inserted = connection.execute(
             """INSERT INTO watches (name, query, language, ts_config, mode, digest_hour)
@@ -132,7 +120,7 @@ def edit_watch(
     new_hour = digest_hour if digest_hour is not None else current.digest_hour
     _mode(new_mode, new_hour)
     recipients = _recipients(emails) if emails is not None else None
-    _check_searchable(connection, new_query, ts_config)
+    check_with_postgres(connection, new_query, ts_config)
     with connection.transaction():
         connection.execute(
             """UPDATE watches SET query = %s, language = %s, ts_config = %s::regconfig,

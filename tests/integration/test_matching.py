@@ -23,7 +23,7 @@ HAND_WRITTEN_QUERIES = [
     "frost -apple",  # excluded word present: no match
     "railway OR orchards",
     "harbour pier tide",
-    "the OR a",  # stop words: empty query in English, words in the 'simple' configuration
+    "the OR railway",  # a stop word in English, a word in the 'simple' configuration
     "-sunday railway",
     "ferry OR -harbour",  # no cover: checked against every article
     '"growers\' cooperative"',

@@ -72,6 +72,8 @@ def test_valid_queries(query: str) -> None:
         ('"north korea', "unbalanced quote"),
         ("OR Kursk", "OR needs a term"),
         ("Kursk OR", "OR needs a term"),
+        ("kursk or", "OR needs a term"),  # Postgres reads a lower-case "or" as OR too
+        ("or kursk", "OR needs a term"),
         ("Kursk OR OR Belgorod", "OR needs a term"),
         ("-sport", "only excludes"),
         ('-"north korea" -sport', "only excludes"),
@@ -86,8 +88,24 @@ def test_invalid_queries_say_why(query: str, reason: str) -> None:
         validate_query(query)
 
 
+def test_queries_are_stored_nfc() -> None:
+    """A query typed with a combining accent matches bodies stored precomposed (NFC)."""
+    assert validate_query("Cafe\u0301 -Mu\u0308ller") == "Caf\u00e9 -M\u00fcller"
+
+
 def test_email_addresses() -> None:
     assert validate_email(" desk@example.com ") == "desk@example.com"
-    for bad in ("desk", "desk@", "@example.com", "a b@example.com", "x@y@z"):
+    assert validate_email("Desk@Example.COM") == "Desk@example.com"
+    for bad in (
+        "desk",
+        "desk@",
+        "@example.com",
+        "a b@example.com",
+        "x@y@z",
+        "analyst@example",  # no dot: not a domain mail can reach
+        "desk@example..com",
+        "desk@-example.com",
+        "ops@newsroom.local",  # special-use name
+    ):
         with pytest.raises(InvalidAddress):
             validate_email(bad)
