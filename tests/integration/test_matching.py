@@ -14,9 +14,9 @@ from flows.extract.article import extract_article
 from flows.match import matcher
 from flows.match.index import query_cover
 from flows.match.watches import add_watch
+from flows.records import FetchedPage
 from flows.store import articles as store
 from flows.store import db
-from flows.records import FetchedPage
 from tests.support import alert_fixtures as fx
 
 HAND_WRITTEN_QUERIES = [
