@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import pytest
 
 from flows.extract.reltime import parse_display_time
+from flows.fetch import urls
 from flows.fetch.urls import canonicalize_url, resolve_canonical
 from flows.match.query import InvalidAddress, InvalidQuery, validate_email, validate_query
 
@@ -55,6 +57,36 @@ def test_canonical_link_trusted_on_same_site_only() -> None:
     assert elsewhere == "https://test.daily8.com/en/article/abc"
     relative = resolve_canonical(page, "/en/article/abc", ["utm_*"])
     assert relative == "https://test.daily8.com/en/article/abc"
+
+
+@pytest.mark.parametrize(
+    ("page", "canonical", "trusted"),
+    [
+        ("https://www.bbc.co.uk/news/a-1", "https://spam.co.uk/news/a-1", False),
+        ("https://www.bbc.co.uk/news/a-1", "https://bbc.co.uk/news/a-1", True),
+        ("https://m.news.com.au/a/1", "https://www.news.com.au/a/1", True),
+        ("https://alice.github.io/post", "https://mallory.github.io/post", False),
+        ("https://staging.ledger.test/a", "https://www.ledger.test/a", True),
+        ("https://ledger.test/a", "https://other.test/a", False),
+        ("http://127.0.0.1:8000/a", "http://127.0.0.2:8000/a", False),
+    ],
+)
+def test_same_site_by_the_public_suffix_list(page: str, canonical: str, trusted: bool) -> None:
+    assert (resolve_canonical(page, canonical) == canonicalize_url(canonical)) is trusted
+
+
+def test_public_suffix_list_is_never_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    urls._public_suffixes.cache_clear()
+    assert urls.site("https://www.example.co.uk/x") == "example.co.uk"
+    assert attempts == []
 
 
 @pytest.mark.parametrize(
