@@ -19,7 +19,7 @@ from lxml.html import HtmlElement
 from flows.config.sources import Source
 from flows.extract.body import TRAFILATURA_OPTIONS, extract_body, parse_html
 from flows.extract.charset import charset_from_content_type, decode_html
-from flows.extract.reltime import parse_display_time
+from flows.extract.dates import exact_time, parse_published
 from flows.fetch.urls import resolve_canonical
 from flows.records import Article, FetchedPage
 from flows.store.stories import story_keys, words
@@ -226,9 +226,13 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     title = h1_title or og_title or page_title or body[:80]
     title = unicodedata.normalize("NFC", " ".join(title.split()))[:1000]
     body_words = words(body)
-    published_at = parse_display_time(displayed_time, page.fetched_at)
-    if published_at is None and meta_date:
-        published_at = parse_display_time(meta_date, page.fetched_at)
+    language = _language(root, body)
+    # A declared ISO time is exact; a displayed relative one is only as exact as the fetch time.
+    published_at = (
+        exact_time(meta_date)
+        or parse_published(displayed_time, page.fetched_at, language)
+        or parse_published(meta_date, page.fetched_at, language)
+    )
     return Article(
         source=page.source,
         url=page.url,
@@ -236,7 +240,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         title=title,
         body=body,
         content_hash=content_hash(body, body_words),
-        language=_language(root, body),
+        language=language,
         fetched_at=page.fetched_at,
         publisher=publisher or site_name or source.publisher,
         published_at=published_at,

@@ -34,6 +34,15 @@ FALLBACK_ENCODING = "cp1252"
 _UTF8_VALID_PER_INVALID = 4
 # charset-normalizer reads a sample; detection then costs a few milliseconds per unlabelled page.
 _DETECTION_BYTES = 64 * 1024
+# The legacy encodings of the WHATWG Encoding Standard: the only ones browsers decode, so the only
+# ones a web page can be in (charset-normalizer would otherwise offer DOS and EBCDIC code pages).
+WEB_ENCODINGS = (
+    "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258",
+    "cp874", "cp866", "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_5", "iso8859_6",
+    "iso8859_7", "iso8859_8", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15",
+    "iso8859_16", "koi8_r", "koi8_u", "mac_roman", "mac_cyrillic", "gb18030", "big5", "euc_jp",
+    "shift_jis", "euc_kr",
+)  # fmt: skip
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -56,7 +65,9 @@ def _mostly_utf8(body: bytes) -> bool:
 
 def detect_encoding(body: bytes) -> str | None:
     """charset-normalizer's guess for bytes with no usable label, mapped as a label would be."""
-    match = charset_normalizer.from_bytes(body[:_DETECTION_BYTES]).best()
+    match = charset_normalizer.from_bytes(
+        body[:_DETECTION_BYTES], cp_isolation=list(WEB_ENCODINGS)
+    ).best()
     if match is None:
         return None
     # Of encodings that give the same text, prefer the web's legacy default.
