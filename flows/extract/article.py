@@ -20,6 +20,7 @@ from flows.config.sources import Source
 from flows.extract.body import TRAFILATURA_OPTIONS, extract_body, parse_html
 from flows.extract.charset import charset_from_content_type, decode_html
 from flows.extract.dates import exact_time, parse_published
+from flows.extract.language import page_language
 from flows.fetch.urls import resolve_canonical
 from flows.records import Article, FetchedPage
 from flows.store.stories import story_keys, words
@@ -31,9 +32,6 @@ _NOT_CONTENT = {"nav", "header", "footer", "a", "button", "option", "label", "sc
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 and UTF-32
-_ARABIC = re.compile(r"[\u0600-\u06FF]")
-_LATIN = re.compile(r"[A-Za-z]")
-_ENGLISH_WORDS = re.compile(r"\b(the|and|of|to|in|is|that|for)\b", re.IGNORECASE)
 
 
 # (tag, attribute naming it, its value) -> (fact, attribute holding the fact's value)
@@ -148,16 +146,8 @@ def _first_text(root: HtmlElement, css: str | None) -> str | None:
     return text or None
 
 
-def _language(root: HtmlElement, body: str) -> str:
-    declared = (root.get("lang") or "").strip().lower()
-    if re.match(r"^[a-z]{2}\b", declared):
-        return declared[:2]
-    arabic, latin = len(_ARABIC.findall(body)), len(_LATIN.findall(body))
-    if arabic > latin:
-        return "ar"
-    if latin and len(_ENGLISH_WORDS.findall(body)) * 40 > len(body.split()):
-        return "en"
-    return "und"
+def _language(root: HtmlElement, title: str, body: str) -> str:
+    return page_language(root.get("lang"), f"{title}\n{body}")
 
 
 def page_facts(root: HtmlElement) -> dict[str, str]:
@@ -226,7 +216,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     title = h1_title or og_title or page_title or body[:80]
     title = unicodedata.normalize("NFC", " ".join(title.split()))[:1000]
     body_words = words(body)
-    language = _language(root, body)
+    language = _language(root, title, body)
     # A declared ISO time is exact; a displayed relative one is only as exact as the fetch time.
     published_at = (
         exact_time(meta_date)

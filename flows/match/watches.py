@@ -39,7 +39,7 @@ class Watch:
         return self.recipients[0]
 
 
-def _language(language: str | None) -> tuple[str | None, str | None]:
+def _language(connection: Connection, language: str | None) -> tuple[str | None, str | None]:
     """(language code, ts_config) for a watch; None/"any" means each article's own language."""
     if language is None or language.strip().lower() in ("", "any"):
         return None, None
@@ -49,7 +49,12 @@ def _language(language: str | None) -> tuple[str | None, str | None]:
     if code not in TS_CONFIGS:
         known = ", ".join(sorted(TS_CONFIGS))
         raise WatchError(f"unknown language {language!r}: use one of {known}, simple or any")
-    return code, TS_CONFIGS[code]
+    config = TS_CONFIGS[code]
+    if connection.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", (config,)).fetchone():
+        return code, config
+    raise WatchError(
+        f"this Postgres server has no {config!r} text search: upgrade it, or use simple"
+    )
 
 
 def _recipients(emails: str | Iterable[str]) -> list[str]:
@@ -86,7 +91,7 @@ def add_watch(
         raise WatchError("a watch needs a name")
     query = validate_query(query)
     recipients = _recipients(emails)
-    code, ts_config = _language(language)
+    code, ts_config = _language(connection, language)
     _mode(mode, digest_hour)
     check_with_postgres(connection, query, ts_config)
     with connection.transaction():
@@ -115,7 +120,7 @@ def edit_watch(
     """Change what is given; `language="any"` clears the language. Recipients are replaced."""
     current = get_watch(connection, name)
     new_query = validate_query(query) if query is not None else current.query
-    code, ts_config = _language(language if language is not None else current.language)
+    code, ts_config = _language(connection, language if language is not None else current.language)
     new_mode = mode or current.mode
     new_hour = digest_hour if digest_hour is not None else current.digest_hour
     _mode(new_mode, new_hour)

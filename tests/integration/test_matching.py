@@ -151,3 +151,36 @@ def test_words_with_combining_marks_match_either_way(clean_db: str) -> None:
         matcher.match_new_articles(connection, run_id=run_id)
         alerted = {row["watch_id"] for row in connection.execute("SELECT watch_id FROM alerts")}
     assert alerted == {precomposed.id, combining.id}
+
+
+def test_every_postgres_stemming_configuration_has_a_language(clean_db: str) -> None:
+    with db.connect(clean_db) as connection:
+        configs = {row["cfgname"] for row in connection.execute("SELECT cfgname FROM pg_ts_config")}
+    assert len(configs) > 20
+    assert configs - {"simple"} <= set(store.TS_CONFIGS.values())
+
+
+def test_undeclared_german_article_is_matched_stemmed(clean_db: str) -> None:
+    """No lang attribute: the language is read from the text, so "Preis" finds "Preise"."""
+    paragraph = (
+        "Die Stadtwerke erhöhen die Preise für Fernwärme ab März, teilte der Versorger mit. "
+        "Betroffen sind vor allem Mieter in den älteren Vierteln im Norden der Stadt. "
+    ) * 3
+    page = FetchedPage(
+        source="news",
+        url="https://news.example/a/2",
+        status=200,
+        fetched_at=datetime(2026, 11, 28, 12, tzinfo=UTC),
+        body=f"<html><body><h1>Fernwärme</h1><p>{paragraph}</p></body></html>".encode(),
+        content_type="text/html; charset=utf-8",
+    )
+    article = extract_article(page, Source(name="news", feeds=["https://news.example/rss"]))
+    with db.connect(clean_db) as connection:
+        watch = add_watch(connection, "preis", "Preis", "desk@example.com")
+        run_id = store.start_run(connection, ["news"])
+        store.store_articles(connection, [article], run_id)
+        matcher.match_new_articles(connection, run_id=run_id)
+        stored = connection.execute("SELECT ts_config::text AS config FROM articles").fetchone()
+        alerted = [row["watch_id"] for row in connection.execute("SELECT watch_id FROM alerts")]
+    assert stored == {"config": "german"}
+    assert alerted == [watch.id]
