@@ -62,7 +62,7 @@ def test_relative_times_keep_the_fast_path() -> None:
 
 
 def _article(head: str, byline: str, source: Source) -> datetime | None:
-    paragraph = "The harbour authority said the new quay would open in spring next year. " * 4
+    paragraph = "Die Hafenbehörde teilte mit, der neue Kai werde im Frühjahr eröffnet. " * 4
     html = f"""<html lang="de"><head>{head}</head><body><h1>Kai</h1>
       <p class="byline"><span class="time">{byline}</span></p><p>{paragraph}</p></body></html>"""
     page = FetchedPage(
