@@ -61,6 +61,16 @@ def test_every_story_is_found_through_feed_sitemap_and_pagination(
     assert "/section/city?page=3" not in paths  # past the last page there is no next link
 
 
+def test_published_times_are_kept_to_the_minute(ledger: LedgerRuns, database_url: str) -> None:
+    """Each story page declares its time with an offset (article:published_time): stored exact."""
+    stored = dict(
+        rows(database_url, "SELECT url, published_at FROM articles WHERE source = 'ledger'")
+    )
+    declared = {url: story.date for url, story in ledger.site.story_urls().items()}
+    assert stored == declared
+    assert {when.utcoffset() for when in declared.values()} != {timedelta(0)}
+
+
 def test_boilerplate_is_cut(ledger: LedgerRuns, database_url: str) -> None:
     bodies = [row[0] for row in rows(database_url, "SELECT body FROM articles")]
     for body in bodies:
@@ -186,13 +196,3 @@ def test_numbered_pages_are_followed_and_bounded(database_url: str, tmp_path: Pa
     assert "/section/city?page=4" not in paths
     stored = {row[0] for row in rows(database_url, "SELECT url FROM articles")}
     assert stored == expected
-
-
-def test_published_times_are_kept_to_the_minute(ledger: LedgerRuns, database_url: str) -> None:
-    """Each story page declares its time with an offset (article:published_time): stored exact."""
-    stored = dict(
-        rows(database_url, "SELECT url, published_at FROM articles WHERE source = 'ledger'")
-    )
-    declared = {url: story.date for url, story in ledger.site.story_urls().items()}
-    assert stored == declared
-    assert {story.date.utcoffset() for story in declared.values()} != {timedelta(0)}
