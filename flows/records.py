@@ -45,6 +45,8 @@ class Article:
     original_url: str | None = None
     # LSH band keys for story deduplication (flows.store.stories); computed at store time if empty.
     story_keys: tuple[int, ...] = ()
+    # Who wrote it, as the page names them (flows.extract.structured), in the page's order.
+    authors: tuple[str, ...] = ()
 
 
 @dataclass
