@@ -10,6 +10,8 @@ Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpu
   says the article holds, the recall mode runs too and wins if it finds much more text.
 - When even that is far shorter than a complete `articleBody` whose opening the page shows, the
   publisher's text is the body (flows.extract.structured reads it; a teaser never counts).
+- A story split into several containers of one tag and class (an advertisement between its
+  halves) gets the later containers' paragraphs too (flows.extract.continuation).
 - A live blog's body is its intro and its listed posts (flows.extract.liveblog).
 - The headline is not part of the body: a leading block whose text is the page's title (h1,
   <title>, og:title, twitter:title) is dropped.
@@ -32,6 +34,7 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from flows.extract import fast_selectors
+from flows.extract.continuation import continuation_paragraphs
 from flows.extract.liveblog import live_blog_body
 from flows.extract.structured import ArticleData
 
@@ -157,6 +160,9 @@ def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None
         return ""
     _drop_leading_title(body, titles)
     text = (xmltotxt(body, False) or "").strip()
+    extra = continuation_paragraphs(root, text)
+    if extra:
+        text = "\n".join([text, *extra])
     if article is not None:
         return live_blog_body(text, article) or text
     return text
