@@ -13,6 +13,8 @@ Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpu
 - A story split into several containers of one tag and class (an advertisement between its
   halves) gets the later containers' paragraphs too (flows.extract.continuation).
 - A live blog's body is its intro and its listed posts (flows.extract.liveblog).
+- With a whole `articleBody` of about the extraction's length, short lines it lacks (captions,
+  credits, "read more" prompts) are dropped (flows.extract.evidence).
 - The headline is not part of the body: a leading block whose text is the page's title (h1,
   <title>, og:title, twitter:title) is dropped.
 Subheadings are kept (dropping them lost more recall than it gained precision).
@@ -27,7 +29,7 @@ import re
 from typing import Any
 
 import trafilatura
-from lxml.etree import XPath, _Element
+from lxml.etree import _Element
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
@@ -35,6 +37,7 @@ from trafilatura.xml import xmltotxt
 
 from flows.extract import fast_selectors
 from flows.extract.continuation import continuation_paragraphs
+from flows.extract.evidence import comparable, trim_to_publisher_text, trusted_body
 from flows.extract.liveblog import live_blog_body
 from flows.extract.structured import ArticleData
 
@@ -49,12 +52,6 @@ RECALL_FALLBACK_CHARS = 400
 RECALL_FALLBACK_SHARE = 0.3
 # A complete articleBody this much longer than the extraction replaces it (when the page shows it).
 STRUCTURED_BODY_RATIO = 2.0
-_TEASER_ENDINGS = ("…", "...", "[…]", "[...]")
-_OPENING_WORDS = 8
-_VISIBLE_TEXT = XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]"
-)
 _RECALL_OPTIONS: dict[str, Any] = {
     **{k: v for k, v in TRAFILATURA_OPTIONS.items() if k != "favor_precision"},
     "favor_recall": True,
@@ -114,26 +111,6 @@ def paragraph_chars(root: HtmlElement) -> int:
     return sum(len(p.text_content()) for p in root.iter("p"))
 
 
-def _page_shows(root: HtmlElement, text: str) -> bool:
-    """Whether the opening words of `text` are among the page's visible words, in order (the
-    JSON-LD itself is a script, so it never vouches for itself)."""
-    opening = " ".join(_words(text).split()[:_OPENING_WORDS])
-    if len(opening.split()) < _OPENING_WORDS:
-        return False
-    visible = _words(" ".join(_VISIBLE_TEXT(root)))
-    return opening in visible
-
-
-def trusted_body(root: HtmlElement, article: ArticleData | None) -> str | None:
-    """The publisher's articleBody when it is whole (no teaser ending) and the page shows it."""
-    if article is None or not article.body or article.is_live_blog:
-        return None
-    text = article.body.strip()
-    if text.endswith(_TEASER_ENDINGS) or not _page_shows(root, text):
-        return None
-    return text
-
-
 def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None = None) -> str:
     """The body text of a parsed, cut page (metadata is read elsewhere, much more cheaply);
     `article` is the page's own article data (flows.extract.structured), read before the page
@@ -163,6 +140,13 @@ def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None
     extra = continuation_paragraphs(root, text)
     if extra:
         text = "\n".join([text, *extra])
-    if article is not None:
-        return live_blog_body(text, article) or text
+    if article is None:
+        return text
+    live_blog = live_blog_body(text, article)
+    if live_blog is not None:
+        return live_blog
+    if article.body and comparable(text, article.body):
+        publisher_text = trusted_body(root, article)
+        if publisher_text is not None:
+            return trim_to_publisher_text(text, publisher_text)
     return text

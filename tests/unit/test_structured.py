@@ -166,3 +166,28 @@ def test_a_live_blog_body_is_its_intro_and_every_listed_post() -> None:
         assert post["headline"] in article.body
     assert "newsletter" not in article.body
     assert article.body.index(posts[0]["headline"]) < article.body.index(posts[-1]["headline"])
+
+
+def test_short_lines_the_publisher_body_lacks_are_dropped() -> None:
+    paragraphs = [
+        f"Paragraph {n}: the port authority confirmed that dredging of berth {n} will start in "
+        "March, and that ferries will use the temporary pier until the works are finished."
+        for n in range(1, 7)
+    ]
+    extra_paragraph = (
+        "A paragraph the publisher's data leaves out, long enough to be part of the story: the "
+        "mayor welcomed the plan but asked for a study of the noise at night."
+    )
+    structured = {"@type": "NewsArticle", "articleBody": "\n".join(paragraphs)}
+    article_html = (
+        "<article><h1>Harbour works</h1>"
+        + "".join(f"<p>{text}</p>" for text in paragraphs[:3])
+        + "<p>Read more: ferry fares rise</p>"
+        + "".join(f"<p>{text}</p>" for text in paragraphs[3:])
+        + f"<p>{extra_paragraph}</p></article>"
+    )
+    with_data = extract(page_html(article_html, structured)).body
+    without_data = extract(page_html(article_html)).body
+    assert "Read more: ferry fares rise" in without_data  # what the extractor alone keeps
+    assert "Read more" not in with_data
+    assert all(text in with_data for text in [*paragraphs, extra_paragraph])
