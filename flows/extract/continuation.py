@@ -22,7 +22,12 @@ MIN_PARAGRAPH_CHARS = 80
 # Same-class containers inside these are page furniture or readers' comments, not the story.
 _FURNITURE_TAGS = frozenset({"footer", "aside", "nav", "form", "header"})
 _COMMENTS = re.compile(r"comment|respon|reply|discuss", re.IGNORECASE)
+# A continuation holds at least this many such paragraphs.
+MIN_PARAGRAPHS = 2
 _MAX_CONTAINERS = 20
+# Where a continuation may be: among the next few siblings, at most two levels up.
+_SIBLINGS_AHEAD = 3
+_LEVELS_UP = 2
 
 
 def _key(text: str) -> str:
@@ -43,31 +48,55 @@ def continuation_paragraphs(root: HtmlElement, extracted: str) -> list[str]:
     if container is None or not (container.get("class") or "").strip():
         return []
     tag, css_class = container.tag, container.get("class")
-    inside = set(container.iter())
     have = {_key(line) for line in extracted.splitlines()}
     extra: list[str] = []
-    after = False
-    containers = 0
-    for element in root.iter(tag):
-        if element is container:
-            after = True
-            continue
-        if not after or element in inside or element.get("class") != css_class:
-            continue
+    for element in _next_containers(container, tag, css_class):
         if any(
-            ancestor is container
-            or ancestor.tag in _FURNITURE_TAGS
+            ancestor.tag in _FURNITURE_TAGS
             or _COMMENTS.search(f"{ancestor.get('id', '')} {ancestor.get('class', '')}")
             for ancestor in element.iterancestors()
         ):
-            continue
-        containers += 1
-        if containers > _MAX_CONTAINERS:
             break
+        found = []
         for paragraph in element.iter("p"):
             text = " ".join(paragraph.text_content().split())
             key = _key(text)
             if len(text) >= MIN_PARAGRAPH_CHARS and "©" not in text and key not in have:
-                extra.append(text)
+                found.append(text)
                 have.add(key)
+        if len(found) < MIN_PARAGRAPHS:
+            break  # a prompt or a teaser box, not the story going on
+        extra.extend(found)
     return extra
+
+
+def _next_containers(container: HtmlElement, tag: str, css_class: str) -> list[HtmlElement]:
+    """Elements of `tag` and `css_class` just after `container`: among the next few siblings of
+    the container or of one of its two nearest ancestors (or inside them), in page order, each
+    continuing the previous one."""
+    found: list[HtmlElement] = []
+    current = container
+    while len(found) < _MAX_CONTAINERS:
+        following = _following_match(current, tag, css_class)
+        if following is None:
+            break
+        found.append(following)
+        current = following
+    return found
+
+
+def _following_match(element: HtmlElement, tag: str, css_class: str) -> HtmlElement | None:
+    level: HtmlElement | None = element
+    for _ in range(_LEVELS_UP + 1):
+        if level is None:
+            return None
+        for sibling in list(level.itersiblings())[:_SIBLINGS_AHEAD]:
+            if not isinstance(sibling.tag, str):
+                continue
+            if sibling.tag == tag and sibling.get("class") == css_class:
+                return sibling
+            for inner in sibling.iter(tag):
+                if inner.get("class") == css_class:
+                    return inner
+        level = level.getparent()
+    return None
