@@ -105,10 +105,14 @@ def _text_length(body: _Element | None) -> int:
     return 0 if body is None else sum(len(piece.strip()) for piece in body.itertext())
 
 
-def paragraph_chars(root: HtmlElement) -> int:
-    """Characters of text in the page's <p> elements (spaces included): what the page holds as
-    running text."""
-    return sum(len(p.text_content()) for p in root.iter("p"))
+def page_paragraphs(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """The page's <p> elements and their text: what it holds as running text (read once, for
+    the relative retry, the continuation and the articleBody check)."""
+    return [(p, p.text_content()) for p in root.iter("p")]
+
+
+def _visible(paragraphs: list[tuple[HtmlElement, str]]) -> str:
+    return " ".join(text for _, text in paragraphs)
 
 
 def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None = None) -> str:
@@ -117,7 +121,8 @@ def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None
     was cut."""
     fast_selectors.install()
     titles = page_titles(root)
-    page_chars = paragraph_chars(root)
+    paragraphs = page_paragraphs(root)
+    page_chars = sum(len(text) for _, text in paragraphs)
     claimed = len(article.body) if article is not None and article.body else 0
     body = _extracted_body(root, url, TRAFILATURA_OPTIONS)
     length = _text_length(body)
@@ -130,14 +135,14 @@ def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None
         if recall is not None and _text_length(recall) > 2 * length:
             body, length = recall, _text_length(recall)
     if STRUCTURED_BODY_RATIO * length < claimed:
-        publisher_text = trusted_body(root, article)
+        publisher_text = trusted_body(_visible(paragraphs), article)
         if publisher_text is not None:
             return publisher_text
     if body is None:
         return ""
     _drop_leading_title(body, titles)
     text = (xmltotxt(body, False) or "").strip()
-    extra = continuation_paragraphs(root, text)
+    extra = continuation_paragraphs(text, paragraphs)
     if extra:
         text = "\n".join([text, *extra])
     if article is None:
@@ -146,7 +151,7 @@ def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None
     if live_blog is not None:
         return live_blog
     if article.body and comparable(text, article.body):
-        publisher_text = trusted_body(root, article)
+        publisher_text = trusted_body(_visible(paragraphs), article)
         if publisher_text is not None:
             return trim_to_publisher_text(text, publisher_text)
     return text

@@ -34,20 +34,25 @@ def _key(text: str) -> str:
     return " ".join(_WORDS.findall(text.casefold()))
 
 
-def continuation_paragraphs(root: HtmlElement, extracted: str) -> list[str]:
-    """Paragraphs of the containers that continue the one `extracted` was taken from."""
+def continuation_paragraphs(extracted: str, paragraphs: list[tuple[HtmlElement, str]]) -> list[str]:
+    """Paragraphs of the containers that continue the one `extracted` was taken from;
+    `paragraphs` are the page's <p> elements with their text, in page order."""
     lines = [line for line in extracted.splitlines() if len(line.strip()) >= ANCHOR_CHARS]
     if not lines:
         return []
     anchor = _key(lines[-1])  # the last long line: the one nearest the break
+    # A substring test on the raw text first: the word regex runs on a few candidates only.
+    probe = max(lines[-1].split()[:6], key=len)
     container = None
-    for paragraph in root.iter("p"):
-        if _key(paragraph.text_content()) == anchor:
+    for paragraph, text in paragraphs:
+        if probe in text and _key(text) == anchor:
             container = paragraph.getparent()
             break
     if container is None or not (container.get("class") or "").strip():
         return []
     tag, css_class = container.tag, container.get("class")
+    if _following_match(container, tag, css_class) is None:
+        return []
     have = {_key(line) for line in extracted.splitlines()}
     extra: list[str] = []
     for element in _next_containers(container, tag, css_class):

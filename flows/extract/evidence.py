@@ -1,9 +1,9 @@
 """When the publisher's own `articleBody` (flows.extract.structured) can be believed, and what
 it then changes in the extracted body.
 
-It is believed when it is whole (no teaser ending) and the page itself shows its opening words:
-the JSON-LD is a script, so it never vouches for itself, and a block copied from another page or
-a template fails the test. A believed body that is much longer than the extraction replaces it
+It is believed when it is whole (no teaser ending) and the page itself shows its opening words in
+its paragraphs: the JSON-LD is a script, so it never vouches for itself, and a block copied from
+another page or a template fails the test. A believed body that is much longer than the extraction replaces it
 (flows.extract.body); one of about the same length is a list of what the article says, so an
 extracted short line it does not contain (a caption, a credit, a "read more" prompt) is dropped.
 Long lines stay whatever the data says: publishers' bodies often omit a paragraph or two.
@@ -12,9 +12,6 @@ Long lines stay whatever the data says: publishers' bodies often omit a paragrap
 from __future__ import annotations
 
 import re
-
-from lxml.etree import XPath
-from lxml.html import HtmlElement
 
 from flows.extract.structured import ArticleData
 
@@ -25,30 +22,27 @@ _OPENING_WORDS = 8
 SHORT_LINE_CHARS = 100
 # The trim applies when the publisher's body is this close to the extraction's length.
 COMPARABLE_LENGTHS = (0.6, 1.6)
-_VISIBLE_TEXT = XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]"
-)
 
 
 def _words(text: str) -> str:
     return " ".join(_WORDS.findall(text.casefold()))
 
 
-def page_shows(root: HtmlElement, text: str) -> bool:
-    """Whether the opening words of `text` are among the page's visible words, in order."""
+def page_shows(visible: str, text: str) -> bool:
+    """Whether the opening words of `text` are among the `visible` text's words, in order."""
     opening = _words(text).split()[:_OPENING_WORDS]
     if len(opening) < _OPENING_WORDS:
         return False
-    return " ".join(opening) in _words(" ".join(_VISIBLE_TEXT(root)))
+    return " ".join(opening) in _words(visible)
 
 
-def trusted_body(root: HtmlElement, article: ArticleData | None) -> str | None:
-    """The publisher's articleBody when it is whole and the page shows it; else None."""
+def trusted_body(visible: str, article: ArticleData | None) -> str | None:
+    """The publisher's articleBody when it is whole and `visible` (the text of the page's
+    paragraphs) holds its opening; else None."""
     if article is None or not article.body or article.is_live_blog:
         return None
     text = article.body.strip()
-    if text.endswith(_TEASER_ENDINGS) or not page_shows(root, text):
+    if text.endswith(_TEASER_ENDINGS) or not page_shows(visible, text):
         return None
     return text
 
