@@ -93,8 +93,8 @@ _INSERT_ARTICLE = """
 WITH new_row AS (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id)
 INSERT INTO articles (id, story_id, source, url, canonical_url, content_hash, title, body,
                       publisher, published_at, language, hashtags, fetched_at, run_id, ts_config,
-                      original_url, authors)
-SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s, %s
+                      authors)
+SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s
 FROM new_row
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -148,7 +148,6 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.fetched_at,
             run_id,
             ts_config_for(article.language),
-            article.original_url,
             list(article.authors),
         ),
     ).fetchone()
