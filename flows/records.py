@@ -68,6 +68,12 @@ class Validator:
     last_modified: str | None = None
 
 
+# A run's outcome, as stored in `runs.status` and shown as the flow run's state.
+COMPLETED = "completed"
+COMPLETED_WITH_ERRORS = "completed with errors"
+FAILED = "failed"
+
+
 @dataclass
 class RunSummary:
     """What a run did; written to Postgres, printed, and published as a Prefect artifact."""
@@ -81,13 +87,29 @@ class RunSummary:
     watches_matched: int = 0
     emails_sent: int = 0
     outbox_dir: str | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[FetchError] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    # Sources whose crawl failed or all of whose requests failed.
+    failed_sources: list[str] = field(default_factory=list)
+    # Alerting (matching, queueing, sending) left something undone this run.
+    alerting_failed: bool = False
 
     def count_skipped(self, skipped: dict[str, int]) -> None:
         for reason, count in skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
+    @property
+    def outcome(self) -> str:
+        """ "failed" when no source could be crawled, "completed with errors" when a source
+        failed or alerting did not finish, else "completed" (page errors are counted, not
+        a failure: one broken page never fails a run)."""
+        if self.sources and set(self.failed_sources) >= set(self.sources):
+            return FAILED
+        if self.failed_sources or self.alerting_failed:
+            return COMPLETED_WITH_ERRORS
+        return COMPLETED
+
     def as_dict(self) -> dict[str, object]:
-        """Every field, nested records as dicts: the JSON of `--json`, `runs.summary`, the logs."""
-        return asdict(self)
+        """Every field, nested records as dicts, and the outcome: the JSON of `--json`,
+        `runs.summary`, the logs."""
+        return {**asdict(self), "outcome": self.outcome}

@@ -53,7 +53,11 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.politeness.BackoffRetryMiddleware": 550,
 }
-SPIDER_MIDDLEWARES = {"spiders.incremental.KnownUrlMiddleware": 950}
+SPIDER_MIDDLEWARES = {
+    "spiders.failures.OwnFailureMiddleware": 10,
+    "spiders.incremental.KnownUrlMiddleware": 950,
+}
+NEWSWATCH_DB_RECONNECT_SECONDS = 10.0  # a broken crawl database connection is retried this long
 ITEM_PIPELINES = {
     "spiders.pipelines.SpoolPipeline": 100,
     "spiders.ingest.IngestPipeline": 200,

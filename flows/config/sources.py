@@ -197,6 +197,12 @@ def load_sources(path: Path, names: list[str] | None = None) -> list[Source]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourcesFileError(f"{path}: sources file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SourcesFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise SourcesFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SourcesFileError(f"{path}: not valid TOML: {exc}") from None
     try:

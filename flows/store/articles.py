@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import psutil
 import psycopg
 
 from flows.records import Article, FetchError, RunSummary
@@ -52,11 +56,55 @@ class StoreResult:
 
 
 def start_run(connection: Connection, sources: list[str]) -> int:
+    """A `running` row naming this process, so a later run can tell if it was killed."""
+    me = psutil.Process()
     row = connection.execute(
-        "INSERT INTO runs (sources) VALUES (%s) RETURNING id", (sources,)
+        """INSERT INTO runs (sources, host, pid, process_started) VALUES (%s, %s, %s, %s)
+           RETURNING id""",
+        (sources, socket.gethostname(), me.pid, me.create_time()),
     ).fetchone()
     assert row is not None
     return int(row["id"])
+
+
+def close_abandoned_runs(connection: Connection, scratch_root: Path | None = None) -> list[int]:
+    """Mark `crashed` the runs of this host left `running` by a process that is gone (killed,
+    out of memory, the machine restarted), and remove what they left under `scratch_root`.
+
+    Only this host's runs: another machine's process cannot be checked from here.
+    """
+    rows = connection.execute(
+        "SELECT id, pid, process_started FROM runs WHERE status = 'running' AND host = %s",
+        (socket.gethostname(),),
+    ).fetchall()
+    gone = [int(row["id"]) for row in rows if not _alive(row["pid"], row["process_started"])]
+    if gone:
+        connection.execute(
+            """UPDATE runs SET status = 'crashed', finished_at = now()
+               WHERE id = ANY(%s) AND status = 'running'""",
+            (gone,),
+        )
+    if scratch_root is not None:
+        for run_id in gone:
+            shutil.rmtree(scratch_root / str(run_id), ignore_errors=True)
+    return gone
+
+
+def _alive(pid: int | None, started: float | None) -> bool:
+    if pid is None or started is None:
+        return True  # a row from before runs named their process: leave it alone
+    try:
+        return bool(abs(psutil.Process(pid).create_time() - started) < 1.0)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def articles_of_run(connection: Connection, run_id: int, source: str) -> int:
+    """Articles stored by this run for this source, by every attempt of its task."""
+    row = connection.execute(
+        "SELECT count(*) AS n FROM articles WHERE run_id = %s AND source = %s", (run_id, source)
+    ).fetchone()
+    return int(row["n"]) if row else 0
 
 
 def finish_run(connection: Connection, run_id: int, summary: RunSummary, status: str) -> None:

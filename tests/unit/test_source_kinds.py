@@ -10,9 +10,9 @@ import pytest
 from flows.config.settings import REPO_ROOT
 from flows.config.sources import SourcesFileError, load_sources
 from flows.extract.charset import decode_html
+from flows.fetch.polite import retry_after_seconds
 from spiders.discovery import FeedError, robots_sitemaps, sitemap_entries
 from spiders.feeds import feed_links
-from spiders.politeness import retry_after_seconds
 
 
 def write(tmp_path: Path, text: str) -> Path:
