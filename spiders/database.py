@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import psycopg
 from psycopg.rows import dict_row
 from scrapy.crawler import Crawler
@@ -36,21 +38,29 @@ def crawl_database_url(settings: BaseSettings) -> str | None:
 
 
 class CrawlState:
-    """Known URLs and validators for one crawl, over one connection (queries take a millisecond)."""
+    """Known URLs and validators for the crawls of this process, over one connection (queries
+    take a millisecond). A fleet crawl runs many crawlers in one reactor thread: they share it,
+    rather than opening a connection each; the last crawler to close it closes it."""
+
+    _shared: ClassVar[dict[str, CrawlState]] = {}
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self._connection: Connection | None = None
+        self._users = 0
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> CrawlState | None:
-        """One instance per crawler, shared by the middlewares that need it."""
+        """One instance per database, shared by the middlewares and crawlers that need it."""
         existing = getattr(crawler, "_newswatch_state", None)
         if existing is None:
             url = crawl_database_url(crawler.settings)
             if url is None:
                 return None
-            existing = cls(url)
+            existing = cls._shared.get(url)
+            if existing is None:
+                existing = cls._shared[url] = cls(url)
+            existing._users += 1
             crawler._newswatch_state = existing  # type: ignore[attr-defined]
         return existing
 
@@ -72,6 +82,11 @@ class CrawlState:
         return history.save_validators(self.connection, source, validators)
 
     def close(self) -> None:
+        """One crawler is done with it; the connection closes when no crawler uses it."""
+        self._users -= 1
+        if self._users > 0:
+            return
+        self._shared.pop(self.database_url, None)
         if self._connection is not None:
             self._connection.close()
             self._connection = None
