@@ -83,8 +83,6 @@ def crawl_fleet(sources: list[Source], spool: Path, settings: Any) -> int:
     from spiders.source_spider import SourceSpider
 
     process = CrawlerProcess(settings)
-    from twisted.internet import reactor  # the one CrawlerProcess installed
-
     limit = DeferredSemaphore(max(settings.getint("NEWSWATCH_FLEET_CONCURRENCY", 64), 1))
 
     def start(source: Source) -> Deferred[Any]:
@@ -113,6 +111,8 @@ def crawl_fleet(sources: list[Source], spool: Path, settings: Any) -> int:
     everything: Deferred[Any] = DeferredList(crawls, consumeErrors=True)
 
     def stop(_: object) -> None:
+        from twisted.internet import reactor  # imported once running: the one Scrapy installed
+
         running: Any = reactor
         running.callLater(0, running.stop)
 

@@ -29,6 +29,7 @@ class ExtractionResult:
     articles: list[Article] = field(default_factory=list)
     errors: list[FetchError] = field(default_factory=list)
     duplicates_in_batch: int = 0
+    duplicates_by_source: dict[str, int] = field(default_factory=dict)
 
 
 def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
@@ -60,6 +61,8 @@ class _Collector:
             return None
         if outcome.canonical_url in self._seen_urls or outcome.content_hash in self._seen_hashes:
             self.result.duplicates_in_batch += 1
+            by_source = self.result.duplicates_by_source
+            by_source[outcome.source] = by_source.get(outcome.source, 0) + 1
             return None
         self._seen_urls.add(outcome.canonical_url)
         self._seen_hashes.add(outcome.content_hash)
