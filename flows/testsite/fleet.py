@@ -34,7 +34,7 @@ MATCH_WORD = "zephyrine"  # only stories meant to match a watch contain it
 LISTED = 20  # stories an entry point lists, newest first
 KINDS = ("feed", "listing", "listing+sitemap")
 BEHAVIOURS = ("ok", "hang", "429", "garbage")
-_WORDS = tuple(
+_WORD_TEXT = (
     "harbour council market river bridge school library station winter summer budget plan "
     "road rail ferry island valley farm mill factory office court hospital clinic theatre "
     "museum garden park square street tower museum festival concert season team match club "
@@ -46,8 +46,9 @@ _WORDS = tuple(
     "opened closed announced agreed rejected approved delayed raised cut doubled expanded "
     "reviewed published measured counted visited warned promised asked answered planned "
     "northern southern eastern western local regional national coastal rural urban new old "
-    "busy quiet early late annual weekly daily public private small large first last".split()
+    "busy quiet early late annual weekly daily public private small large first last"
 )
+_WORDS = tuple(_WORD_TEXT.split())
 
 
 @dataclass(frozen=True)
