@@ -127,9 +127,10 @@ def plan_fleet(
         rate = busy_per_hour if busy else quiet_per_day / 24 * rng.uniform(0.5, 1.5)
         publisher = Publisher(index, address(index), KINDS[index % len(KINDS)], rate)
         number = 0
-        for _ in range(backlog):
+        moment = start
+        for _ in range(backlog):  # earlier stories at the publisher's own pace
             number += 1
-            moment = start - rng.uniform(600, 86400)
+            moment -= rng.expovariate(rate / 3600)
             publisher.stories.append(FleetStory(index, number, moment, False))
         moment = start
         while True:
