@@ -17,6 +17,7 @@ from flows.config.settings import Settings
 from flows.match.watches import add_watch
 from flows.orchestration.fleet_tick import TickSummary, run_tick
 from flows.store import db
+from flows.store.freshness import freshness
 from flows.testsite.fleet import MATCH_WORD, FleetSite, Publisher, fleet_sources, plan_fleet
 from tests.support.crawl_helpers import rows
 from tests.support.smtp import SmtpSink
@@ -152,6 +153,15 @@ def test_two_ticks_share_the_fleet_without_duplicates(
     assert message_ids and len(message_ids) == len(set(message_ids))
     emailed = rows(url, "SELECT count(*) FROM emails WHERE sent_at IS NOT NULL")[0][0]
     assert emailed == len(sink.messages)
+    with db.connect(url) as connection:
+        lines = {line.source: line for line in freshness(connection)}
+    assert len(lines) == len(sources)
+    alerted = [lines[f"pub{p.index:05d}"] for p in publishers[::3]]
+    assert all(
+        line.alerts == len(p.stories) for line, p in zip(alerted, publishers[::3], strict=True)
+    )
+    assert all(line.lag_p50_seconds is not None and line.lag_p50_seconds > 0 for line in alerted)
+    assert all(line.error_streak == 0 and line.last_news_at for line in lines.values())
 
 
 def _quiet(line: str) -> None:
