@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.bench.pipeline",
     "flows.bench.scale",
     "flows.orchestration.fleet_commands",
+    "flows.bench.fleet",
 )
 
 EPILOG = """\

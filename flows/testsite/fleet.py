@@ -218,6 +218,7 @@ class FleetSite:
         self.hang_seconds = hang_seconds
         self.requests: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
+        self.article_requests: Counter[str] = Counter()
         self.first_fetch: dict[str, float] = {}  # story URL -> when a crawler first got it
         self._lock = threading.Lock()
         self._server: Any = None
@@ -366,6 +367,7 @@ class FleetSite:
         url = base + story.path
         with self._lock:
             self.first_fetch.setdefault(url, time.time())
+            self.article_requests[publisher.host] += 1
         await _reply(send, 200, _article(story, publisher, base).encode())
 
 
