@@ -28,10 +28,13 @@ FLEET_MARKER = "newswatch-fleet "
 # Scrapy settings a fleet crawl changes: a thousand crawlers must not each log their
 # configuration, dump their stats or print progress lines (the parent gets one line a source).
 FLEET_SETTINGS: dict[str, Any] = {
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "ERROR",
     "STATS_DUMP": False,
     "LOGSTATS_INTERVAL": 0,
     "NEWSWATCH_PROGRESS_INTERVAL": 0,
+    # Only the spool: no per-crawler "disabled" notices for components a fleet never uses.
+    "ITEM_PIPELINES": {"spiders.pipelines.SpoolPipeline": 100},
+    "EXTENSIONS": {},
 }
 
 
