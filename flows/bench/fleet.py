@@ -77,6 +77,7 @@ def _bench_command(args: argparse.Namespace, settings: Settings) -> int:
         adaptive = run_phase(settings, args, shards, "adaptive", None)
         figures["adaptive"] = adaptive
         _print("adaptive", adaptive)
+        _write(args.json, figures)
     if args.policy in ("both", "fixed"):
         interval = args.fixed_seconds or (
             fixed_interval_for(adaptive, args.sources, args.minutes + args.grace)
@@ -87,11 +88,17 @@ def _bench_command(args: argparse.Namespace, settings: Settings) -> int:
         fixed["interval_seconds"] = round(interval, 1)
         figures["fixed"] = fixed
         _print(f"fixed ({interval:.0f} s)", fixed)
+    _write(args.json, figures)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
         print(f"figures written to {args.json}")
     return 0
+
+
+def _write(path: Path | None, figures: dict[str, Any]) -> None:
+    """After each policy's run, so a failure in the second keeps the first's figures."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
 
 def fixed_interval_for(adaptive: dict[str, Any], sources: int, minutes: float) -> float:
@@ -155,7 +162,7 @@ def run_phase(
         sink = _Sink()
         sink.controller.start()
         stack.callback(sink.controller.stop)
-        server = PrefectServer(scratch / "prefect")
+        server = PrefectServer(scratch / "prefect", timeout=600.0)  # slow on a loaded machine
         stack.callback(server.close)
         start = time.time() + 30  # publishing starts once deployments and workers are up
         publishers = plan_fleet(args.sources, start, args.minutes, seed=args.seed)
