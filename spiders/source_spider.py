@@ -264,7 +264,8 @@ class SourceSpider(scrapy.Spider):
         self._taint(request.meta)
         self.crawler.stats.inc_value("newswatch/fetch_errors")
         first_url = (request.meta.get("redirect_urls") or [request.url])[0]
-        yield FetchErrorItem(self.source.name, first_url, describe_failure(failure))
+        reason = describe_failure(failure, self.source.max_response_bytes)
+        yield FetchErrorItem(self.source.name, first_url, reason)
 
     def _error(self, response: Response, reason: str) -> FetchErrorItem:
         self._taint(response.meta)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flows.config.sources import Source
+from flows.fetch.crawl_log import CHILD_LOG_FORMAT
+from flows.fetch.polite import skipped_from_stats
 from flows.fetch.spool import read_crawl
 from flows.records import CrawlResult
 
@@ -56,8 +58,10 @@ def skip_unchanged(
     from flows.fetch.probe import probe_entry_points
     from flows.store import db
 
+    overrides = scrapy_settings or {}
+    user_agent = overrides.get("USER_AGENT") or _crawler_user_agent()
     with db.connect(database_url) as connection:
-        outcome = probe_entry_points(source, connection, scrapy_settings)
+        outcome = probe_entry_points(source, connection, user_agent, scrapy_settings)
     if outcome.unchanged:
         log_line(
             f"{source.name}: all {outcome.not_modified} entry points answered 304 Not Modified;"
@@ -66,6 +70,13 @@ def skip_unchanged(
         return outcome.crawl_result(source)
     log_line(f"{source.name}: crawling ({outcome.reason})")
     return None
+
+
+def _crawler_user_agent() -> str:
+    """The User-Agent the crawl child sends unless told otherwise (its Scrapy settings')."""
+    from spiders.settings import USER_AGENT
+
+    return USER_AGENT
 
 
 def run_crawl_process(
@@ -105,6 +116,7 @@ def run_child(
 
     spool_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "spiders.run", *arguments, "--spool", str(spool_dir)]
+    command += ["-s", f"LOG_FORMAT={CHILD_LOG_FORMAT}"]
     for name, value in (scrapy_settings or {}).items():
         command += ["-s", f"{name}={value}"]
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -131,15 +143,26 @@ def run_child(
         if on_start is not None:
             on_start(process.pid)
         assert process.stdout is not None
-        for line in process.stdout:
-            log_line(line.rstrip())
+        # Reading the output blocks until the child ends: the limit is kept by a timer.
+        overdue = threading.Event()
+        watchdog = threading.Timer(limit, _kill_overdue, (process, overdue))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            returncode = process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise CrawlFailed(f"{label} exceeded {limit:.0f} s") from None
+            for line in process.stdout:
+                log_line(line.rstrip())
+            returncode = process.wait()
+        finally:
+            watchdog.cancel()
+    if overdue.is_set():
+        raise CrawlFailed(f"{label} exceeded {limit:.0f} s")
     if returncode != 0:
         raise CrawlFailed(f"{label} exited with status {returncode}")
+
+
+def _kill_overdue(process: subprocess.Popen[str], overdue: threading.Event) -> None:
+    overdue.set()
+    process.kill()
 
 
 def read_spool(
@@ -149,19 +172,3 @@ def read_spool(
     result = read_crawl(source_name, spool_dir, with_pages, part)
     result.skipped = skipped_from_stats(result.stats)
     return result
-
-
-def skipped_from_stats(stats: dict[str, Any]) -> dict[str, int]:
-    """Requests not made, by reason, from a crawl's Scrapy stats."""
-    skipped = {
-        key.removeprefix("newswatch/skipped/"): int(value)
-        for key, value in stats.items()
-        if key.startswith("newswatch/skipped/")
-    }
-    for reason, key in (
-        ("robots", "robotstxt/forbidden"),
-        ("offsite", "offsite/filtered"),
-    ):
-        if stats.get(key):
-            skipped[reason] = int(stats[key])
-    return skipped
