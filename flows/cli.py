@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.bench.alerts",
     "flows.bench.pipeline",
     "flows.bench.scale",
+    "flows.orchestration.fleet_commands",
+    "flows.bench.fleet",
 )
 
 EPILOG = """\

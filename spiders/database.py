@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -55,13 +55,18 @@ def crawl_database_url(settings: BaseSettings) -> str | None:
 
 
 class CrawlState:
-    """Known URLs and validators for one crawl, over one connection (queries take a millisecond)."""
+    """Known URLs and validators for the crawls of this process, over one connection (queries
+    take a millisecond). A fleet crawl runs many crawlers in one reactor thread: they share it
+    rather than open a connection each, and the last crawler to release it closes it."""
+
+    _shared: ClassVar[dict[str, CrawlState]] = {}
 
     def __init__(self, database_url: str, reconnect_seconds: float = 10.0) -> None:
         self.database_url = database_url
         self.reconnect_seconds = reconnect_seconds
         self._connection: Connection | None = None
         self._lost: str | None = None
+        self._users = 0
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> CrawlState | None:
@@ -71,7 +76,11 @@ class CrawlState:
             url = crawl_database_url(crawler.settings)
             if url is None:
                 return None
-            existing = cls(url, crawler.settings.getfloat("NEWSWATCH_DB_RECONNECT_SECONDS", 10.0))
+            existing = cls._shared.get(url)
+            if existing is None:
+                reconnect = crawler.settings.getfloat("NEWSWATCH_DB_RECONNECT_SECONDS", 10.0)
+                existing = cls._shared[url] = cls(url, reconnect)
+            existing._users += 1
             crawler._newswatch_state = existing  # type: ignore[attr-defined]
         return existing
 
@@ -92,7 +101,7 @@ class CrawlState:
             try:
                 return query(self.connection)
             except psycopg.OperationalError as exc:
-                self.close()
+                self._disconnect()
                 if time.monotonic() + pause > deadline:
                     self._lost = f"the crawl's database is unreachable: {exc}".strip()
                     raise CrawlDatabaseLost(self._lost) from exc
@@ -110,6 +119,14 @@ class CrawlState:
         return self._run(lambda connection: history.save_validators(connection, source, validators))
 
     def close(self) -> None:
+        """One crawler is done with it; the connection closes when no crawler uses it."""
+        self._users -= 1
+        if self._users > 0:
+            return
+        self._shared.pop(self.database_url, None)
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):  # already broken
                 self._connection.close()

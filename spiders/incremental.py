@@ -7,9 +7,7 @@ here at close when `scrapy crawl` ingests itself (its pipeline closes before spi
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +23,10 @@ from flows.fetch.polite import (
     skipped_stat,
     validator_from_headers,
 )
+from flows.fetch.spool import part_dir, write_validators
 from flows.records import Validator
 from spiders.database import CrawlState
 from spiders.errors import SkippedRequest
-
-VALIDATORS_FILE = "validators.json"
 
 
 class KnownUrlMiddleware:
@@ -135,8 +132,8 @@ class ConditionalRequestMiddleware:
             keep = self.keepable(spider)
             spool_dir = self.crawler.settings.get("NEWSWATCH_SPOOL_DIR")
             if spool_dir:
-                rows = [asdict(v) for v in keep]
-                (Path(spool_dir) / VALIDATORS_FILE).write_text(json.dumps(rows), encoding="utf-8")
+                part = self.crawler.settings.get("NEWSWATCH_SPOOL_PART", "")
+                write_validators(part_dir(Path(spool_dir), part), keep)
             else:
                 self.state.save_validators(spider.name, keep)
         finally:

@@ -15,6 +15,9 @@ class PageItem:
     fetched_at: str
     body: bytes
     content_type: str | None = None
+    # The entry point (listing, feed, sitemap) whose links led here; adaptive polling counts
+    # what each entry point brought.
+    entry: str | None = None
 
 
 @dataclass

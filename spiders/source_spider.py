@@ -7,6 +7,7 @@ fetches, extraction happens in flows/. Request meta keys it sets:
   nw_parent    the entry page that linked an article or sitemap
   nw_hops      listing-link hops from a start URL (bounded by max_depth)
   nw_page      a paginated listing's page number
+  nw_root      the configured (or robots.txt-named) entry point a request descends from
 """
 
 from __future__ import annotations
@@ -88,11 +89,11 @@ class SourceSpider(scrapy.Spider):
                     site + "/robots.txt", self.parse_robots, "robots", dont_obey_robotstxt=True
                 )
         for url in source.feeds:
-            yield self._request(url, self.parse_feed, "feed", nw_entry=True)
+            yield self._request(url, self.parse_feed, "feed", nw_entry=True, nw_root=url)
         for url in source.sitemaps:
-            yield self._request(url, self.parse_sitemap, "sitemap", nw_entry=True)
+            yield self._request(url, self.parse_sitemap, "sitemap", nw_entry=True, nw_root=url)
         for url in source.start_urls:
-            yield self._listing(url, hops=0, page=self._first_page(url))
+            yield self._listing(url, hops=0, page=self._first_page(url), root=url)
 
     def _request(self, url: str, callback: Any, kind: str, **meta: Any) -> scrapy.Request:
         if kind == "sitemap":  # allowed up to the protocol's own limit, whatever the page cap
@@ -103,12 +104,21 @@ class SourceSpider(scrapy.Spider):
             url, callback=callback, errback=self.on_error, meta={"nw_kind": kind, **meta}
         )
 
-    def _listing(self, url: str, hops: int, page: int, parent: str | None = None) -> scrapy.Request:
+    def _listing(
+        self, url: str, hops: int, page: int, root: str | None, parent: str | None = None
+    ) -> scrapy.Request:
         return self._request(
-            url, self.parse, "listing", nw_entry=True, nw_hops=hops, nw_page=page, nw_parent=parent
+            url,
+            self.parse,
+            "listing",
+            nw_entry=True,
+            nw_hops=hops,
+            nw_page=page,
+            nw_parent=parent,
+            nw_root=root,
         )
 
-    def _article(self, url: str, parent: str) -> scrapy.Request | None:
+    def _article(self, url: str, parent: str, root: str | None = None) -> scrapy.Request | None:
         # Deduplicated here rather than by Scrapy's filter, which would also drop the second
         # visit of a redirect loop silently instead of letting it fail as one.
         if url in self._articles_seen:
@@ -121,7 +131,7 @@ class SourceSpider(scrapy.Spider):
             errback=self.on_error,
             priority=ARTICLE_PRIORITY,
             dont_filter=True,
-            meta={"nw_kind": "article", "nw_parent": parent},
+            meta={"nw_kind": "article", "nw_parent": parent, "nw_root": root},
         )
 
     def _first_page(self, url: str) -> int:
@@ -139,6 +149,7 @@ class SourceSpider(scrapy.Spider):
             yield self._error(response, f"listing is not a text page ({_content_type(response)})")
             return
         hops = int(response.meta.get("nw_hops", 0))
+        root = response.meta.get("nw_root")
         articles = 0
         for link in self._links.extract_links(response):
             url = canonicalize_url(link.url, self.source.strip_query_params)
@@ -146,17 +157,17 @@ class SourceSpider(scrapy.Spider):
                 continue
             if self.source.is_article(url):
                 articles += 1
-                request = self._article(url, parent=response.url)
+                request = self._article(url, parent=response.url, root=root)
                 if request is not None:
                     yield request
             elif self.source.is_listing(url) and hops < self.source.max_depth:
                 yield self._listing(
-                    url, hops=hops + 1, page=self._first_page(url), parent=response.url
+                    url, hops=hops + 1, page=self._first_page(url), root=root, parent=response.url
                 )
         next_url = self._next_page(response, found_articles=articles > 0)
         if next_url is not None:
             page = int(response.meta.get("nw_page", 1)) + 1
-            yield self._listing(next_url, hops=hops, page=page, parent=response.url)
+            yield self._listing(next_url, hops=hops, page=page, root=root, parent=response.url)
 
     def _next_page(self, response: TextResponse, found_articles: bool) -> str | None:
         pagination = self.source.pagination
@@ -210,6 +221,7 @@ class SourceSpider(scrapy.Spider):
                     nw_entry=True,
                     nw_parent=response.url,
                     nw_nesting=nesting + 1,
+                    nw_root=response.meta.get("nw_root"),
                 )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -221,13 +233,15 @@ class SourceSpider(scrapy.Spider):
         for url in robots_sitemaps(text):
             absolute = urljoin(response.url, url)
             if self._on_site(absolute):
-                yield self._request(absolute, self.parse_sitemap, "sitemap", nw_entry=True)
+                yield self._request(
+                    absolute, self.parse_sitemap, "sitemap", nw_entry=True, nw_root=absolute
+                )
 
     def _entries(self, response: Response, links: list[str]) -> Iterator[scrapy.Request]:
         for link in links:
             url = canonicalize_url(urljoin(response.url, link), self.source.strip_query_params)
             if self._on_site(url) and self.source.accepts_feed_entry(url):
-                request = self._article(url, parent=response.url)
+                request = self._article(url, parent=response.url, root=response.meta.get("nw_root"))
                 if request is not None:
                     yield request
 
@@ -244,6 +258,7 @@ class SourceSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC).isoformat(),
             body=response.body,
             content_type=_content_type(response),
+            entry=response.meta.get("nw_root"),
         )
 
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     stack_workers: int = Field(default=1, ge=1, le=16, description="Workers `newswatch up` runs.")
     stack_start_timeout_seconds: float = Field(default=240.0, gt=0)
     demo_site_port: int = Field(default=8793, ge=0, le=65535, description="`up --demo` test site.")
+    # The fleet (flows.orchestration.fleet_flow): shards, ticks, leases, the polling policy.
+    fleet_shards: int = Field(default=1, ge=1, le=1024, description="Shards of the fleet.")
+    fleet_tick_seconds: float = Field(default=50.0, gt=0, description="How long a tick polls.")
+    fleet_pass_limit: int = Field(default=1000, ge=1, description="Sources per crawl pass.")
+    fleet_lease_seconds: float = Field(default=900.0, gt=0)
+    fleet_crawl_concurrency: int = Field(default=64, ge=1, description="Sources crawled at once.")
+    poll_policy: Literal["adaptive", "fixed"] = "adaptive"
+    poll_fixed_seconds: float = Field(default=900.0, gt=0, description="The fixed policy's.")
 
     @cached_property
     def outbox_dir(self) -> Path:

@@ -98,6 +98,9 @@ class Source(BaseModel):
     max_response_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
     min_body_chars: Annotated[int, Field(ge=0)] = 200
     schedule: Schedule | None = None  # when its deployment runs; None = only when triggered
+    # Adaptive polling (flows.fetch.polling): each entry point is polled between these bounds.
+    poll_min_seconds: Annotated[float, Field(ge=1)] = 300.0
+    poll_max_seconds: Annotated[float, Field(ge=1)] = 6 * 3600.0
 
     @field_validator("start_urls", "feeds", "sitemaps")
     @classmethod
@@ -121,6 +124,12 @@ class Source(BaseModel):
             if re.compile(pattern).groups != 1:
                 raise ValueError("hashtag_url_pattern needs exactly one group capturing the tag")
         return pattern
+
+    @model_validator(mode="after")
+    def _poll_bounds(self) -> Source:
+        if self.poll_min_seconds > self.poll_max_seconds:
+            raise ValueError("poll_min_seconds is larger than poll_max_seconds")
+        return self
 
     @model_validator(mode="after")
     def _has_entry_points(self) -> Source:

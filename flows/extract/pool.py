@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import IO, Any
 
 from flows.config.sources import Source
-from flows.fetch.crawl import MANIFEST, read_spool, run_crawl_process, skip_unchanged, spool_page
+from flows.fetch.crawl import read_spool, run_crawl_process, skip_unchanged
+from flows.fetch.spool import ManifestTail, PageRecord, fetched_page
 from flows.records import Article, CrawlResult, FetchedPage, FetchError
 
 # How often the manifest is polled for new pages while the crawl runs.
@@ -29,6 +29,7 @@ class ExtractionResult:
     articles: list[Article] = field(default_factory=list)
     errors: list[FetchError] = field(default_factory=list)
     duplicates_in_batch: int = 0
+    duplicates_by_source: dict[str, int] = field(default_factory=dict)
 
 
 def extract_one(page: FetchedPage, source: Source) -> Article | FetchError:
@@ -60,6 +61,8 @@ class _Collector:
             return None
         if outcome.canonical_url in self._seen_urls or outcome.content_hash in self._seen_hashes:
             self.result.duplicates_in_batch += 1
+            by_source = self.result.duplicates_by_source
+            by_source[outcome.source] = by_source.get(outcome.source, 0) + 1
             return None
         self._seen_urls.add(outcome.canonical_url)
         self._seen_hashes.add(outcome.content_hash)
@@ -82,46 +85,26 @@ def extract_pages(pages: Iterable[FetchedPage], source: Source) -> ExtractionRes
 
 # -- crawl and extract at once, on every core -------------------------------------------------
 
-_worker_source: Source | None = None
+_worker_sources: dict[str, Source] = {}
 
 
-def _init_worker(source_json: str) -> None:
-    global _worker_source
-    _worker_source = Source.model_validate_json(source_json)
+def _init_worker(sources_json: str) -> None:
+    """Each worker knows every source of the crawl: one pool serves a whole fleet."""
+    _worker_sources.clear()
+    for raw in json.loads(sources_json):
+        source = Source.model_validate(raw)
+        _worker_sources[source.name] = source
 
 
-def _extract_spooled(spool_dir: str, record: dict[str, Any]) -> Article | FetchError:
-    assert _worker_source is not None, "extraction worker not initialised"
+def _extract_spooled(spool_dir: str, record: PageRecord) -> Article | FetchError:
+    source = _worker_sources.get(record.source)
+    if source is None:
+        return FetchError(record.source, record.url, "extraction worker: unknown source")
     try:
-        page = spool_page(record, Path(spool_dir))
+        page = fetched_page(record, Path(spool_dir))
     except OSError as exc:
-        return FetchError(record["source"], record["url"], f"spooled page unreadable: {exc}")
-    return extract_one(page, _worker_source)
-
-
-class _ManifestTail:
-    """New complete lines of a manifest that another process is still appending to."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-        self._partial = ""
-
-    def read_new(self) -> list[dict[str, Any]]:
-        if self._file is None:
-            if not self.path.exists():
-                return []
-            self._file = self.path.open(encoding="utf-8")
-        chunk = self._file.read()
-        if not chunk:
-            return []
-        lines = (self._partial + chunk).split("\n")
-        self._partial = lines.pop()
-        return [json.loads(line) for line in lines if line.strip()]
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        return FetchError(record.source, record.url, f"spooled page unreadable: {exc}")
+    return extract_one(page, source)
 
 
 def worker_context(start_method: str = "forkserver") -> BaseContext:
@@ -167,27 +150,49 @@ def crawl_and_extract(
     skipped = skip_unchanged(source, database_url, scrapy_settings, log_line)
     if skipped is not None:
         return skipped, ExtractionResult()
+
+    def crawl(on_start: Callable[[int], None]) -> None:
+        run_crawl_process(
+            source,
+            spool_dir,
+            log_line,
+            scrapy_settings,
+            timeout_seconds,
+            on_start=on_start,
+            database_url=database_url,
+        )
+
+    extracted = extract_while_crawling(
+        crawl, [source], spool_dir, workers, on_articles, start_method, f"crawl-{source.name}"
+    )
+    return read_spool(source.name, spool_dir, with_pages=False), extracted
+
+
+def extract_while_crawling(
+    crawl: Callable[[Callable[[int], None]], None],
+    sources: list[Source],
+    spool_dir: Path,
+    workers: int = 0,
+    on_articles: Callable[[list[Article]], None] | None = None,
+    start_method: str = "forkserver",
+    name: str = "crawl",
+) -> ExtractionResult:
+    """Run `crawl` (given a callback for the child's pid) in a thread and extract the pages it
+    spools, in one process pool for all of `sources`, while it runs; raises what `crawl` raised.
+    """
     failures: list[BaseException] = []
     child_pids: list[int] = []
 
-    def crawl() -> None:
+    def run() -> None:
         try:
-            run_crawl_process(
-                source,
-                spool_dir,
-                log_line,
-                scrapy_settings,
-                timeout_seconds,
-                on_start=child_pids.append,
-                database_url=database_url,
-            )
+            crawl(child_pids.append)
         except BaseException as exc:
             failures.append(exc)
 
     spool_dir.mkdir(parents=True, exist_ok=True)
-    crawler = threading.Thread(target=crawl, name=f"crawl-{source.name}", daemon=True)
-    tail = _ManifestTail(spool_dir / MANIFEST)
-    pending: deque[tuple[dict[str, Any], Future[Article | FetchError]]] = deque()
+    crawler = threading.Thread(target=run, name=name, daemon=True)
+    tail = ManifestTail(spool_dir)
+    pending: deque[tuple[PageRecord, Future[Article | FetchError]]] = deque()
     # Started at the first page: a crawl that finds nothing new pays for no worker processes.
     pool: ProcessPoolExecutor | None = None
     collector = _Collector()
@@ -207,14 +212,14 @@ def crawl_and_extract(
         while True:
             crawl_over = not crawler.is_alive()
             for record in tail.read_new():
-                if record["kind"] != "page":  # fetch errors are read with the stats below
+                if not isinstance(record, PageRecord):  # errors are read with the stats later
                     continue
                 if pool is None:
                     pool = ProcessPoolExecutor(
                         resolve_workers(workers),
                         mp_context=worker_context(start_method),
                         initializer=_init_worker,
-                        initargs=(source.model_dump_json(),),
+                        initargs=(json.dumps([s.model_dump(mode="json") for s in sources]),),
                     )
                 pending.append((record, pool.submit(_extract_spooled, str(spool_dir), record)))
             deliver(wait=False)
@@ -233,14 +238,14 @@ def crawl_and_extract(
             crawler.join(30)
     if failures:
         raise failures[0]
-    return read_spool(source.name, spool_dir, with_pages=False), collector.result
+    return collector.result
 
 
-def _outcome(record: dict[str, Any], future: Future[Article | FetchError]) -> Article | FetchError:
+def _outcome(record: PageRecord, future: Future[Article | FetchError]) -> Article | FetchError:
     try:
         return future.result()
     except (
         Exception
     ) as exc:  # a worker died (killed, out of memory): that page is lost, not the run
         reason = f"extraction worker failed: {type(exc).__name__}: {exc}"
-        return FetchError(record["source"], record["url"], reason)
+        return FetchError(record.source, record.url, reason)

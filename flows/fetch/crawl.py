@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flows.config.sources import Source
 from flows.fetch.crawl_log import CHILD_LOG_FORMAT
 from flows.fetch.polite import skipped_from_stats
-from flows.records import CrawlResult, FetchedPage, FetchError, Validator
-
-MANIFEST = "manifest.jsonl"
-VALIDATORS_FILE = "validators.json"
+from flows.fetch.spool import read_crawl
+from flows.records import CrawlResult
 
 
 class CrawlFailed(RuntimeError):
@@ -94,20 +89,34 @@ def run_crawl_process(
     database_url: str | None = None,
 ) -> None:
     """Run the crawl child to its end, raising CrawlFailed; `on_start` gets the child's pid."""
+    run_child(
+        ["--source-json", source.model_dump_json()],
+        f"crawl of {source.name}",
+        spool_dir,
+        log_line,
+        scrapy_settings,
+        timeout_seconds or source.max_seconds + 120,
+        on_start,
+        database_url,
+    )
+
+
+def run_child(
+    arguments: list[str],
+    label: str,
+    spool_dir: Path,
+    log_line: Callable[[str], None],
+    scrapy_settings: dict[str, str] | None,
+    limit: float,
+    on_start: Callable[[int], None] | None = None,
+    database_url: str | None = None,
+) -> None:
+    """Run `python -m spiders.run ARGUMENTS --spool DIR` to its end, raising CrawlFailed."""
     from flows.config.settings import REPO_ROOT  # here: the extraction workers import this module
 
     spool_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "spiders.run",
-        "--source-json",
-        source.model_dump_json(),
-        "--spool",
-        str(spool_dir),
-        "-s",
-        f"LOG_FORMAT={CHILD_LOG_FORMAT}",
-    ]
+    command = [sys.executable, "-m", "spiders.run", *arguments, "--spool", str(spool_dir)]
+    command += ["-s", f"LOG_FORMAT={CHILD_LOG_FORMAT}"]
     for name, value in (scrapy_settings or {}).items():
         command += ["-s", f"{name}={value}"]
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -122,7 +131,6 @@ def run_crawl_process(
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
     )
-    limit = timeout_seconds or source.max_seconds + 120
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -147,9 +155,9 @@ def run_crawl_process(
         finally:
             watchdog.cancel()
     if overdue.is_set():
-        raise CrawlFailed(f"crawl of {source.name} exceeded {limit:.0f} s")
+        raise CrawlFailed(f"{label} exceeded {limit:.0f} s")
     if returncode != 0:
-        raise CrawlFailed(f"crawl of {source.name} exited with status {returncode}")
+        raise CrawlFailed(f"{label} exited with status {returncode}")
 
 
 def _kill_overdue(process: subprocess.Popen[str], overdue: threading.Event) -> None:
@@ -157,50 +165,10 @@ def _kill_overdue(process: subprocess.Popen[str], overdue: threading.Event) -> N
     process.kill()
 
 
-def iter_spool(spool_dir: Path, with_bodies: bool = True) -> Iterator[FetchedPage | FetchError]:
-    """Pages and errors in fetch order, bodies read one at a time (or not at all)."""
-    manifest = spool_dir / MANIFEST
-    if not manifest.exists():
-        return
-    with manifest.open(encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if record["kind"] == "error":
-                yield spool_error(record)
-            else:
-                yield spool_page(record, spool_dir, with_bodies)
-
-
-def spool_error(record: dict[str, Any]) -> FetchError:
-    return FetchError(record["source"], record["url"], record["reason"])
-
-
-def spool_page(record: dict[str, Any], spool_dir: Path, with_body: bool = True) -> FetchedPage:
-    """The page a manifest record describes; its body is read from the spool unless told not to."""
-    return FetchedPage(
-        source=record["source"],
-        url=record["url"],
-        status=int(record["status"]),
-        fetched_at=datetime.fromisoformat(record["fetched_at"]),
-        body=(spool_dir / record["body_file"]).read_bytes() if with_body else b"",
-        content_type=record.get("content_type"),
-    )
-
-
-def read_spool(source_name: str, spool_dir: Path, with_pages: bool = True) -> CrawlResult:
+def read_spool(
+    source_name: str, spool_dir: Path, with_pages: bool = True, part: str = ""
+) -> CrawlResult:
     """The crawl's pages (unless `with_pages` is False: bodies can be large), errors and stats."""
-    result = CrawlResult(source=source_name)
-    for entry in iter_spool(spool_dir, with_bodies=with_pages):
-        if isinstance(entry, FetchError):
-            result.errors.append(entry)
-        elif with_pages:
-            result.pages.append(entry)
-    stats_file = spool_dir / "stats.json"
-    if stats_file.exists():
-        result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    result = read_crawl(source_name, spool_dir, with_pages, part)
     result.skipped = skipped_from_stats(result.stats)
-    validators_file = spool_dir / VALIDATORS_FILE
-    if validators_file.exists():
-        rows = json.loads(validators_file.read_text(encoding="utf-8"))
-        result.validators = [Validator(**row) for row in rows]
     return result

@@ -3,30 +3,14 @@ and the Daily8 cut still keeps Related Articles out of every body."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flows.config.settings import default_sources_file
 from flows.config.sources import load_sources
 from flows.demo import DEMO_SCRAPY_SETTINGS
-from flows.extract.pool import _ManifestTail, crawl_and_extract, extract_pages
+from flows.extract.pool import crawl_and_extract, extract_pages
 from flows.fetch.crawl import crawl_source
 from flows.testsite import TestSite
-
-
-def test_manifest_tail_returns_only_complete_lines(tmp_path: Path) -> None:
-    manifest = tmp_path / "manifest.jsonl"
-    tail = _ManifestTail(manifest)
-    assert tail.read_new() == []  # not created yet
-    with manifest.open("w", encoding="utf-8") as writer:
-        writer.write(json.dumps({"n": 1}) + "\n" + '{"n": ')
-        writer.flush()
-        assert tail.read_new() == [{"n": 1}]
-        writer.write('2, "s": "é"}\n')
-        writer.flush()
-        assert tail.read_new() == [{"n": 2, "s": "é"}]
-        assert tail.read_new() == []
-    tail.close()
 
 
 def test_parallel_stage_matches_serial_and_keeps_related_out(

@@ -1,0 +1,128 @@
+"""Shards and leases: workers on any number of machines share the fleet, no source twice at once.
+
+Each source belongs to one shard (a stable hash of its name), and each shard gets its own
+deployment with a concurrency limit of one, so Prefect runs at most one tick per shard at a
+time, on whichever worker of the pool is free. Underneath, every tick claims the due sources it
+crawls with a lease in Postgres (`FOR UPDATE SKIP LOCKED`, then `lease_until`): two ticks that
+overlap anyway (a manual run, a second deployment, a clock skew) take disjoint sources, and a
+tick that dies leaves its sources to be claimed again once their lease runs out.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flows.config.sources import Source
+from flows.store.db import Connection
+
+
+def shard_of(source_name: str, shards: int) -> int:
+    """Stable across processes and machines (unlike hash())."""
+    return zlib.crc32(source_name.encode("utf-8")) % max(shards, 1)
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def sync_sources(connection: Connection, sources: Iterable[Source], shards: int) -> None:
+    """A source_polls row for each source (new ones due now), its shard kept up to date."""
+    rows = [(source.name, shard_of(source.name, shards)) for source in sources]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            """INSERT INTO source_polls (source, shard) VALUES (%s, %s)
+               ON CONFLICT (source) DO UPDATE SET shard = EXCLUDED.shard
+               WHERE source_polls.shard <> EXCLUDED.shard""",
+            rows,
+        )
+
+
+def claim_due(
+    connection: Connection,
+    names: list[str],
+    shards: list[int] | None,
+    owner: str,
+    lease_seconds: float,
+    limit: int,
+) -> list[str]:
+    """Lease up to `limit` due sources among `names` (of `shards`, all when None), most
+    overdue first; sources another tick holds or is claiming are skipped, not waited for."""
+    rows = connection.execute(
+        """WITH due AS (
+               SELECT source FROM source_polls
+               WHERE source = ANY(%(names)s)
+                 AND (%(shards)s::int[] IS NULL OR shard = ANY(%(shards)s::int[]))
+                 AND next_poll_at <= now()
+                 AND (not_before IS NULL OR not_before <= now())
+                 AND (lease_until IS NULL OR lease_until < now())
+               ORDER BY next_poll_at
+               LIMIT %(limit)s
+               FOR UPDATE SKIP LOCKED)
+           UPDATE source_polls p
+           SET lease_owner = %(owner)s,
+               lease_until = now() + %(lease)s * interval '1 second'
+           FROM due WHERE p.source = due.source
+           RETURNING p.source""",
+        {"names": names, "shards": shards, "owner": owner, "lease": lease_seconds, "limit": limit},
+    ).fetchall()
+    connection.commit()
+    return sorted(row["source"] for row in rows)
+
+
+def next_due_in(connection: Connection, names: list[str], shards: list[int] | None) -> float | None:
+    """Seconds until the next of `names` falls due (0 when one is due now), None if none is."""
+    row = connection.execute(
+        """SELECT extract(epoch FROM min(greatest(next_poll_at, coalesce(not_before, next_poll_at)))
+                  - now()) AS wait
+           FROM source_polls
+           WHERE source = ANY(%(names)s)
+             AND (%(shards)s::int[] IS NULL OR shard = ANY(%(shards)s::int[]))
+             AND (lease_until IS NULL OR lease_until < now())""",
+        {"names": names, "shards": shards},
+    ).fetchone()
+    if row is None or row["wait"] is None:
+        return None
+    return max(float(row["wait"]), 0.0)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """How one claimed source's poll went, for its row in source_polls."""
+
+    source: str
+    next_poll_at: float | None  # epoch seconds; None: keep the entry points' earliest
+    had_news: bool
+    error: str | None = None  # the source could not be polled (crawl failed, all errors)
+    not_before: float | None = None  # a server asked us to wait (Retry-After)
+
+
+def release(connection: Connection, owner: str, results: Iterable[PollResult]) -> None:
+    """Record each poll and give the lease back."""
+    for result in results:
+        connection.execute(
+            """UPDATE source_polls SET
+                   next_poll_at = coalesce(to_timestamp(%(next)s), now() + interval '5 minutes'),
+                   not_before = to_timestamp(%(not_before)s),
+                   last_polled_at = now(),
+                   last_news_at = CASE WHEN %(news)s THEN now() ELSE last_news_at END,
+                   error_streak = CASE WHEN %(error)s::text IS NULL THEN 0
+                                       ELSE error_streak + 1 END,
+                   last_error = %(error)s,
+                   polls = polls + 1,
+                   lease_owner = NULL, lease_until = NULL
+               WHERE source = %(source)s AND lease_owner = %(owner)s""",
+            {
+                "next": result.next_poll_at,
+                "not_before": result.not_before,
+                "news": result.had_news,
+                "error": result.error,
+                "source": result.source,
+                "owner": owner,
+            },
+        )

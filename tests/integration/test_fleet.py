@@ -1,0 +1,168 @@
+"""The fleet: a thousand sources in one crawl, broken ones among them; two ticks sharing one fleet.
+
+Real parts: every simulated publisher on its own 127.x.y.z address, a real Postgres, the crawl
+child, the extraction pool, a real SMTP server for the shared-fleet case.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from flows.config.settings import Settings
+from flows.match.watches import add_watch
+from flows.orchestration.fleet_tick import TickSummary, run_tick
+from flows.store import db
+from flows.store.freshness import freshness
+from flows.testsite.fleet import MATCH_WORD, FleetSite, Publisher, fleet_sources, plan_fleet
+from tests.support.crawl_helpers import rows
+from tests.support.smtp import SmtpSink
+
+HANG, TOO_MANY, GARBAGE = 7, 8, 9
+
+
+@pytest.fixture(scope="module")
+def thousand() -> Iterator[tuple[FleetSite, list[Publisher]]]:
+    publishers = plan_fleet(
+        1000,
+        time.time(),
+        minutes=0,
+        backlog=1,
+        behaviours={HANG: "hang", TOO_MANY: "429", GARBAGE: "garbage"},
+    )
+    with FleetSite(publishers, hang_seconds=300) as site:
+        yield site, publishers
+
+
+def test_thousand_sources_in_one_crawl_with_broken_ones(
+    settings: Settings, thousand: tuple[FleetSite, list[Publisher]]
+) -> None:
+    site, publishers = thousand
+    sources = fleet_sources(publishers, site.port, download_timeout=2.0, retry_times=1)
+    assert settings.database_url
+    summary = run_tick(
+        sources, settings.database_url, settings, max_passes=1, max_seconds=900, log_line=_quiet
+    )
+
+    assert summary.passes == 1 and len(summary.run_ids) == 1  # one crawl for all of them
+    assert summary.sources_polled == 1000
+    stored = Counter(row[0] for row in rows(settings.database_url, "SELECT source FROM articles"))
+    broken = {f"pub{index:05d}" for index in (HANG, TOO_MANY, GARBAGE)}
+    good = {source.name for source in sources} - broken
+    missing = sorted(good - set(stored))
+    assert not missing, f"{len(missing)} sources stored nothing, e.g. {missing[:5]}"
+    assert all(stored[name] == 1 for name in good)
+    assert not broken & set(stored)
+
+    reasons: dict[str, str] = {}
+    for source, reason in rows(
+        settings.database_url,
+        "SELECT source, reason FROM fetch_errors WHERE run_id = %s",
+        summary.run_ids[0],
+    ):
+        reasons[source] = reasons.get(source, "") + reason + "; "
+    assert set(reasons) == broken, reasons
+    assert "timeout" in reasons["pub00007"]
+    assert "HTTP 429 (Retry-After: 120)" in reasons["pub00008"]
+    assert "unreadable feed" in reasons["pub00009"]
+    polls = {
+        row[0]: row[1:]
+        for row in rows(
+            settings.database_url,
+            "SELECT source, error_streak, extract(epoch FROM not_before - now()),"
+            " lease_owner FROM source_polls",
+        )
+    }
+    assert all(polls[name][0] == 0 and polls[name][2] is None for name in good)
+    assert all(polls[name][0] == 1 for name in broken)
+    assert 60 < float(polls["pub00008"][1]) <= 120  # Retry-After kept for the next tick
+
+
+def test_two_ticks_share_the_fleet_without_duplicates(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = SmtpSink()
+    sink.controller.start()
+    try:
+        monkeypatch.setenv("NEWSWATCH_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("NEWSWATCH_SMTP_PORT", str(sink.port))
+        monkeypatch.setenv("NEWSWATCH_SMTP_SECURITY", "none")
+        worker_settings = Settings(fleet_pass_limit=20)
+        publishers = plan_fleet(60, time.time(), minutes=0, backlog=2, seed=3)
+        for publisher in publishers[::3]:  # a third of the fleet has matching stories
+            publisher.stories = [
+                type(story)(story.site, story.number, story.published_at, True)
+                for story in publisher.stories
+            ]
+        matching = sum(len(p.stories) for p in publishers[::3])
+        assert settings.database_url
+        with db.connect(settings.database_url) as connection:
+            add_watch(connection, "fleet", MATCH_WORD, ["reader@example.com"])
+        with FleetSite(publishers) as site:
+            # Nothing falls due again within the test: each source is polled once.
+            sources = fleet_sources(
+                publishers, site.port, poll_min_seconds=3600, poll_max_seconds=7200
+            )
+            summaries: list[TickSummary] = []
+
+            def tick() -> None:
+                summaries.append(
+                    run_tick(
+                        sources,
+                        str(settings.database_url),
+                        worker_settings,
+                        max_seconds=120,
+                        max_passes=2,
+                        log_line=_quiet,
+                    )
+                )
+
+            workers = [threading.Thread(target=tick) for _ in range(2)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(600)
+            requests = dict(site.requests)
+    finally:
+        sink.controller.stop()
+
+    assert len(summaries) == 2 and all(s.passes >= 1 for s in summaries)
+    polled = [line.source for s in summaries for line in s.polled]
+    assert sorted(polled) == sorted(source.name for source in sources)  # each exactly once
+    assert all(s.polled for s in summaries), "one worker did all the work"
+    # Each host saw one crawl: robots.txt, its entry points, its stories.
+    for publisher in publishers:
+        entries = 1 if publisher.kind in ("feed", "listing") else 2
+        assert requests[publisher.host] == 1 + entries + len(publisher.stories), publisher.kind
+    url = settings.database_url
+    published = sum(len(p.stories) for p in publishers)
+    counted = rows(url, "SELECT count(*), count(DISTINCT canonical_url) FROM articles")[0]
+    assert counted == (published, published)
+    alerts = rows(url, "SELECT count(*), count(DISTINCT article_id) FROM alerts")[0]
+    assert alerts == (matching, matching)
+    message_ids = [
+        line.split(b":", 1)[1].strip()
+        for _, _, raw in sink.messages
+        for line in raw.splitlines()
+        if line.lower().startswith(b"message-id:")
+    ]
+    assert message_ids and len(message_ids) == len(set(message_ids))
+    emailed = rows(url, "SELECT count(*) FROM emails WHERE sent_at IS NOT NULL")[0][0]
+    assert emailed == len(sink.messages)
+    with db.connect(url) as connection:
+        lines = {line.source: line for line in freshness(connection)}
+    assert len(lines) == len(sources)
+    alerted = [lines[f"pub{p.index:05d}"] for p in publishers[::3]]
+    assert all(
+        line.alerts == len(p.stories) for line, p in zip(alerted, publishers[::3], strict=True)
+    )
+    assert all(line.lag_p50_seconds is not None and line.lag_p50_seconds > 0 for line in alerted)
+    assert all(line.error_streak == 0 and line.last_news_at for line in lines.values())
+
+
+def _quiet(line: str) -> None:
+    """Crawl logs are not this test's subject."""
