@@ -182,9 +182,7 @@ def _poll_pass(
             summary.polled.append(line)
             results.append(result)
             run_summary.pages_fetched += line.pages
-            run_summary.errors += [
-                {"source": e.source, "url": e.url, "reason": e.reason} for e in outcome.errors
-            ]
+            run_summary.errors += outcome.errors
         shards.release(connection, owner, results)
         status = "completed" if any(r.error is None for r in results) else "failed"
         store.finish_run(connection, run_id, run_summary, status)
@@ -300,7 +298,7 @@ def _not_before(outcome: SourceOutcome, now: float) -> float | None:
     """When the server said to come back (the longest Retry-After it sent), capped."""
     if not any("Retry-After" in error.reason for error in outcome.errors):
         return None
-    from spiders.politeness import retry_after_seconds  # here: Scrapy is slow to import
+    from flows.fetch.polite import retry_after_seconds
 
     waits = []
     for error in outcome.errors:
