@@ -75,11 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         help="add a watch: web-search syntax, e.g. '\"north korea\" -sport', 'Kursk OR Belgorod'",
     )
     add.add_argument("name")
-    add.add_argument("query")
+    add.add_argument("query", nargs="+", help="the query; quoting it whole is optional")
     _watch_options(add, adding=True)
     edit = watch_commands.add_parser("edit", help="change a watch (only what is given)")
     edit.add_argument("name")
-    edit.add_argument("--query", help="new query, web-search syntax")
+    edit.add_argument("--query", nargs="+", help="new query, web-search syntax")
     _watch_options(edit, adding=False)
     watch_commands.add_parser("list", help="list watches")
     for action, text in (("mute", "stop alerts of a watch"), ("unmute", "resume a muted watch")):
@@ -101,8 +101,19 @@ EXIT_USAGE = 2
 EXIT_WITH_ERRORS = 3
 
 
+def _exclusions_as_words(argv: list[str]) -> list[str]:
+    """A watch query's `-word` is a word, not an option: argparse takes any argument holding a
+    space as a value, and the query's spacing is normalized when it is checked."""
+    if argv[:1] != ["watch"] or argv[1:2] not in (["add"], ["edit"]):
+        return argv
+    return argv[:2] + [
+        f"{arg} " if arg.startswith("-") and not arg.startswith("--") and arg != "-h" else arg
+        for arg in argv[2:]
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_exclusions_as_words(sys.argv[1:] if argv is None else argv))
     try:
         settings = Settings()
         return int(args.handler(args, settings))
@@ -165,7 +176,7 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
             watch = add_watch(
                 connection,
                 args.name,
-                args.query,
+                " ".join(args.query),
                 args.email,
                 language=args.language,
                 mode=args.mode,
@@ -176,7 +187,7 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
             watch = edit_watch(
                 connection,
                 args.name,
-                query=args.query,
+                query=" ".join(args.query) if args.query else None,
                 emails=args.email,
                 language=args.language,
                 mode=args.mode,

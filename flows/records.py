@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 
@@ -41,10 +41,10 @@ class Article:
     publisher: str | None = None
     published_at: datetime | None = None
     hashtags: tuple[str, ...] = ()
-    # The original publisher's page, when the source names it (Daily8 pages do not).
-    original_url: str | None = None
     # LSH band keys for story deduplication (flows.store.stories); computed at store time if empty.
     story_keys: tuple[int, ...] = ()
+    # Who wrote it, as the page names them (flows.extract.structured), in the page's order.
+    authors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -53,7 +53,6 @@ class CrawlResult:
     pages: list[FetchedPage] = field(default_factory=list)
     errors: list[FetchError] = field(default_factory=list)
     stats: dict[str, object] = field(default_factory=dict)
-    listing_pages: int = 0
     # Requests not made, by reason (known_url, not_modified, robots, ...).
     skipped: dict[str, int] = field(default_factory=dict)
     # HTTP validators of entry points to remember once the pages are stored.
@@ -111,21 +110,6 @@ class RunSummary:
         return COMPLETED
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "sources": self.sources,
-            "pages_fetched": self.pages_fetched,
-            "articles_new": self.articles_new,
-            "articles_duplicate": self.articles_duplicate,
-            "alerts_new": self.alerts_new,
-            "watches_matched": self.watches_matched,
-            "emails_sent": self.emails_sent,
-            "outbox_dir": self.outbox_dir,
-            "errors": [
-                {"source": error.source, "url": error.url, "reason": error.reason}
-                for error in self.errors
-            ],
-            "skipped": self.skipped,
-            "failed_sources": self.failed_sources,
-            "outcome": self.outcome,
-        }
+        """Every field, nested records as dicts, and the outcome: the JSON of `--json`,
+        `runs.summary`, the logs."""
+        return {**asdict(self), "outcome": self.outcome}

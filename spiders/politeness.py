@@ -12,6 +12,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
@@ -43,9 +44,8 @@ class CrawlDelayMiddleware:
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
         return cls(crawler)
 
-    def robots_parsed(self, robotparser: Any, request: Request) -> None:
-        parser = getattr(robotparser, "rp", None)  # Protego, Scrapy's default robots parser
-        delay = parser.crawl_delay(self.agent) if parser is not None else None
+    def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.agent)
         if not delay:
             return
         floor = request_delay(0.0, float(delay), self.max_delay)
@@ -66,7 +66,7 @@ class CrawlDelayMiddleware:
 
 def _raise_floor(slot: Any, floor: float) -> None:
     """Make the slot's shortest (jittered) delay at least `floor`."""
-    jitter = float(getattr(slot, "jitter", 0.0) or 0.0)
+    jitter = float(slot.jitter or 0.0)
     if jitter >= 1:
         slot.jitter = jitter = 0.5
     needed = floor / (1 - jitter)

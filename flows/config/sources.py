@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -184,10 +183,6 @@ class Source(BaseModel):
 def _matches_path(url: str, patterns: list[str]) -> bool:
     path = urlsplit(url).path or "/"
     return any(re.search(pattern, path) for pattern in patterns)
-
-
-def strip_params(query_names: list[str], name: str) -> bool:
-    return any(fnmatchcase(name.lower(), pattern.lower()) for pattern in query_names)
 
 
 class SourcesFile(BaseModel):

@@ -190,19 +190,14 @@ def spool_page(record: dict[str, Any], spool_dir: Path, with_body: bool = True) 
 def read_spool(source_name: str, spool_dir: Path, with_pages: bool = True) -> CrawlResult:
     """The crawl's pages (unless `with_pages` is False: bodies can be large), errors and stats."""
     result = CrawlResult(source=source_name)
-    page_count = 0
     for entry in iter_spool(spool_dir, with_bodies=with_pages):
         if isinstance(entry, FetchError):
             result.errors.append(entry)
-        else:
-            page_count += 1
-            if with_pages:
-                result.pages.append(entry)
+        elif with_pages:
+            result.pages.append(entry)
     stats_file = spool_dir / "stats.json"
     if stats_file.exists():
         result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    count = result.stats.get("response_received_count", 0)
-    result.listing_pages = max(int(count) - page_count, 0) if isinstance(count, int) else 0
     result.skipped = skipped_from_stats(result.stats)
     validators_file = spool_dir / VALIDATORS_FILE
     if validators_file.exists():

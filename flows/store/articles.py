@@ -15,28 +15,47 @@ from flows.records import Article, FetchError, RunSummary
 from flows.store.db import Connection
 from flows.store.stories import find_story, record_keys, story_keys
 
-# Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
+# Every stemming configuration of Postgres's text search (pg_ts_config of Postgres 15 to 18) by
+# ISO 639-1 code; any other language is matched unstemmed ("simple"). A server that lacks one
+# (estonian came with Postgres 17) stores such articles as "simple" (see _INSERT_ARTICLE).
 TS_CONFIGS = {
     "ar": "arabic",
+    "ca": "catalan",
     "da": "danish",
     "de": "german",
     "el": "greek",
     "en": "english",
     "es": "spanish",
+    "et": "estonian",
+    "eu": "basque",
     "fi": "finnish",
     "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
     "hu": "hungarian",
+    "hy": "armenian",
     "id": "indonesian",
     "it": "italian",
     "lt": "lithuanian",
+    "nb": "norwegian",
+    "ne": "nepali",
     "nl": "dutch",
+    "nn": "norwegian",
     "no": "norwegian",
     "pt": "portuguese",
     "ro": "romanian",
     "ru": "russian",
+    "sr": "serbian",
     "sv": "swedish",
+    "ta": "tamil",
     "tr": "turkish",
+    "yi": "yiddish",
 }
+# A configuration by name, or "simple" where the server has none of that name.
+CONFIG_OR_SIMPLE_SQL = (
+    "coalesce((SELECT c.oid::regconfig FROM pg_ts_config c WHERE c.cfgname = %s"
+    " ORDER BY c.cfgnamespace = 'pg_catalog'::regnamespace DESC LIMIT 1), 'simple'::regconfig)"
+)
 
 
 def ts_config_for(language: str) -> str:
@@ -137,12 +156,13 @@ def record_errors(connection: Connection, run_id: int, errors: list[FetchError])
         )
 
 
-_INSERT_ARTICLE = """
+_INSERT_ARTICLE = f"""
 WITH new_row AS (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id)
 INSERT INTO articles (id, story_id, source, url, canonical_url, content_hash, title, body,
                       publisher, published_at, language, hashtags, fetched_at, run_id, ts_config,
-                      original_url)
-SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s
+                      authors)
+SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {CONFIG_OR_SIMPLE_SQL},
+       %s
 FROM new_row
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -196,7 +216,7 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.fetched_at,
             run_id,
             ts_config_for(article.language),
-            article.original_url,
+            list(article.authors),
         ),
     ).fetchone()
     if row is None:
