@@ -25,7 +25,7 @@ def test_two_crawls_in_one_process_fetch_every_article(test_site: TestSite, tmp_
         assert all(page.status == 200 and page.body for page in result.pages)
         assert result.errors == []
         assert result.stats["response_received_count"] > len(expected)
-    assert any("[scrapy.core.engine] INFO: Spider closed (finished)" in line for line in log_lines)
+    assert any("INFO [scrapy.core.engine] Spider closed (finished)" in line for line in log_lines)
     # Scrapy 2.19 would otherwise serve a code-execution endpoint from every crawl child.
     assert not any("Remote control HTTP server" in line for line in log_lines)
     hits = test_site.hits_snapshot()

@@ -43,7 +43,7 @@ def hostile(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def test_hostile_case(hostile: HostileRun, path: str) -> None:
     url = hostile.site.base_url + path
     expected = CASES[path]
-    summary_errors = {e["url"]: e["reason"] for e in hostile.run.summary.errors}
+    summary_errors = {e.url: e.reason for e in hostile.run.summary.errors}
     if expected == "stored":
         assert url in hostile.stored, summary_errors.get(url)
         assert url not in hostile.recorded
