@@ -267,19 +267,15 @@ def read_crawl(
     errors, stats and validators. In a shared spool, only that source's records count.
     `skipped` is left to the caller (flows.fetch.crawl derives it from the stats)."""
     result = CrawlResult(source=source_name)
-    page_count = 0
     for record in iter_records(spool_dir):
         if part and record.source != source_name:
             continue
         if isinstance(record, ErrorRecord):
             result.errors.append(fetch_error(record))
             continue
-        page_count += 1
         if with_pages:
             result.pages.append(fetched_page(record, spool_dir))
     directory = part_dir(spool_dir, part)
     result.stats = read_stats(directory)
-    count = result.stats.get("response_received_count", 0)
-    result.listing_pages = max(int(count) - page_count, 0) if isinstance(count, int) else 0
     result.validators = read_validators(directory)
     return result
