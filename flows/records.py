@@ -43,6 +43,8 @@ class Article:
     hashtags: tuple[str, ...] = ()
     # LSH band keys for story deduplication (flows.store.stories); computed at store time if empty.
     story_keys: tuple[int, ...] = ()
+    # Who wrote it, as the page names them (flows.extract.structured), in the page's order.
+    authors: tuple[str, ...] = ()
 
 
 @dataclass

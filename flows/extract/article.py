@@ -21,6 +21,7 @@ from flows.extract.body import TRAFILATURA_OPTIONS, extract_body, parse_html
 from flows.extract.charset import charset_from_content_type, decode_html
 from flows.extract.dates import exact_time, parse_published
 from flows.extract.language import page_language
+from flows.extract.structured import read_article_data
 from flows.fetch.urls import resolve_canonical
 from flows.records import Article, FetchedPage
 from flows.store.stories import story_keys, words
@@ -187,6 +188,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         raise ExtractionError("unparseable HTML")
 
     facts = page_facts(root)
+    article_data = read_article_data(root, html_text)  # before the cut: scripts may follow it
     canonical_href = facts.get("canonical")
     canonical_url = resolve_canonical(page.url, canonical_href, source.strip_query_params)
     publisher = _first_text(root, source.byline.publisher_css)
@@ -195,7 +197,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     # Cheap stand-ins for trafilatura's metadata pass, which costs about a third of extraction.
     page_title = facts.get("title")
     site_name = facts.get("site_name")
-    meta_date = facts.get("published")
+    meta_date = facts.get("published") or article_data.published
     heading = root.find(".//h1")
     h1_title = " ".join(heading.text_content().split()) if heading is not None else None
 
@@ -205,7 +207,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     if marker is not None:
         cut_from(marker)
 
-    body = extract_body(root, page.url)
+    body = extract_body(root, page.url, article_data)
     # NFC, as trafilatura's own extract() returns text: a word typed with a combining mark
     # then matches the same word precomposed, in queries and in the content hash.
     body = unicodedata.normalize("NFC", _CONTROL.sub("", body))
@@ -236,4 +238,5 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         published_at=published_at,
         hashtags=hashtags,
         story_keys=story_keys(title, body, body_words),
+        authors=article_data.authors,
     )

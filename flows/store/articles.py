@@ -159,8 +159,10 @@ def record_errors(connection: Connection, run_id: int, errors: list[FetchError])
 _INSERT_ARTICLE = f"""
 WITH new_row AS (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id)
 INSERT INTO articles (id, story_id, source, url, canonical_url, content_hash, title, body,
-                      publisher, published_at, language, hashtags, fetched_at, run_id, ts_config)
-SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {CONFIG_OR_SIMPLE_SQL}
+                      publisher, published_at, language, hashtags, fetched_at, run_id, ts_config,
+                      authors)
+SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {CONFIG_OR_SIMPLE_SQL},
+       %s
 FROM new_row
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -214,6 +216,7 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.fetched_at,
             run_id,
             ts_config_for(article.language),
+            list(article.authors),
         ),
     ).fetchone()
     if row is None:
