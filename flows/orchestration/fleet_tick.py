@@ -24,6 +24,7 @@ from flows.config.sources import Source
 from flows.fetch import history, polling
 from flows.fetch.crawl import CrawlFailed
 from flows.fetch.fleet import SourceOutcome, crawl_fleet
+from flows.fetch.polite import retry_after_seconds
 from flows.match import matcher
 from flows.notify import outbox
 from flows.notify.mailer import Transport, transport_for
@@ -183,9 +184,10 @@ def _poll_pass(
             results.append(result)
             run_summary.pages_fetched += line.pages
             run_summary.errors += outcome.errors
+            if result.error is not None:
+                run_summary.failed_sources.append(source.name)
         shards.release(connection, owner, results)
-        status = "completed" if any(r.error is None for r in results) else "failed"
-        store.finish_run(connection, run_id, run_summary, status)
+        store.finish_run(connection, run_id, run_summary, run_summary.outcome)
     summary.articles_new += run_summary.articles_new
     log_line(
         f"run {run_id}: {len(polled)} sources, {run_summary.articles_new} new articles,"
@@ -209,6 +211,7 @@ def _alert(
             delivered = outbox.deliver_pending(connection, transport, settings.mail_from)
     except Exception as exc:  # alerts stay queued in Postgres: the next pass sends them
         summary.errors.append(f"alerting: {type(exc).__name__}: {exc}")
+        run_summary.alerting_failed = True
         return
     run_summary.alerts_new = matched.alerts_new
     run_summary.watches_matched = matched.watches_matched
@@ -298,8 +301,6 @@ def _not_before(outcome: SourceOutcome, now: float) -> float | None:
     """When the server said to come back (the longest Retry-After it sent), capped."""
     if not any("Retry-After" in error.reason for error in outcome.errors):
         return None
-    from flows.fetch.polite import retry_after_seconds
-
     waits = []
     for error in outcome.errors:
         found = _RETRY_AFTER.search(error.reason)
