@@ -19,6 +19,7 @@ from flows.fetch.crawl import CrawlFailed
 from flows.match import matcher
 from flows.notify import admin as admin_notices
 from flows.notify import outbox
+from flows.notify.links import LinkMaker
 from flows.notify.mailer import transport_for
 from flows.orchestration import dashboards
 from flows.orchestration.hooks import notify_admin_of_failure
@@ -77,7 +78,9 @@ def match(database_url: str, run_id: int) -> matcher.MatchResult:
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def send_alerts(database_url: str, run_id: int, settings: Settings) -> outbox.DeliveryResult:
     with db.connect(database_url) as connection:
-        outbox.queue_emails(connection, run_id, settings.mail_from)
+        outbox.queue_emails(
+            connection, run_id, settings.mail_from, links=LinkMaker.from_settings(settings)
+        )
         return outbox.deliver_pending(connection, transport_for(settings), settings.mail_from)
 
 
