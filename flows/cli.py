@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.bench.alerts",
     "flows.bench.pipeline",
     "flows.bench.scale",
+    "flows.web.commands",
 )
 
 EPILOG = """\

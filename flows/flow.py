@@ -18,7 +18,7 @@ from flows.fetch import history
 from flows.fetch.crawl import CrawlFailed
 from flows.match import matcher
 from flows.notify import admin as admin_notices
-from flows.notify import outbox
+from flows.notify import channels, outbox
 from flows.notify.links import LinkMaker
 from flows.notify.mailer import transport_for
 from flows.orchestration import dashboards
@@ -81,7 +81,10 @@ def send_alerts(database_url: str, run_id: int, settings: Settings) -> outbox.De
         outbox.queue_emails(
             connection, run_id, settings.mail_from, links=LinkMaker.from_settings(settings)
         )
-        return outbox.deliver_pending(connection, transport_for(settings), settings.mail_from)
+        delivered = outbox.deliver_pending(connection, transport_for(settings), settings.mail_from)
+        channels.queue_channel_deliveries(connection)
+        delivered.errors += [f"channel {e}" for e in channels.deliver_channels(connection).errors]
+        return delivered
 
 
 @flow(

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     web_previous_secret: SecretStr | None = Field(
         default=None, description="The secret before the last rotation: its links still verify."
     )
+    web_secure_cookies: bool | None = Field(
+        default=None,
+        description="Secure flag on cookies; unset: on when the public URL is https.",
+    )
     link_max_age_days: int = Field(default=60, ge=1, description="How long e-mailed links work.")
     operator_name: str = Field(
         default="the newswatch operator", description="Who runs this newswatch (mail footers)."

@@ -35,7 +35,9 @@ def check_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise WatchError(f"unknown time zone {name!r} (expected e.g. Europe/Berlin or UTC)") from None
+        raise WatchError(
+            f"unknown time zone {name!r} (expected e.g. Europe/Berlin or UTC)"
+        ) from None
     return name
 
 
