@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import apprise
 
@@ -35,7 +36,9 @@ def _plugin(url: str) -> Any:
 
 
 def private_label(url: str) -> str:
-    return str(_plugin(url).url(privacy=True))
+    """Service and host only: Apprise's privacy form still shows a webhook's secret path."""
+    parts = urlsplit(str(_plugin(url).url(privacy=True)))
+    return f"{parts.scheme}://{parts.netloc}/…"
 
 
 def set_channels(connection: Connection, watch_id: int, urls: list[str]) -> list[str]:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -22,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from flows.config.settings import Settings
 from flows.notify.links import LinkMaker
 from flows.store import db
+from flows.store.db import Connection
 from flows.web import archive, editor_pages, feeds, recipient_pages
 from flows.web.common import WebConfig, message_page
 from flows.web.security import SecurityHeaders
@@ -56,12 +61,30 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
     url = database_url or db.prepare(settings)
     secret = web_secret(settings)
+    pool: ConnectionPool[Connection] = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=8,
+        kwargs={"row_factory": dict_row},
+        open=False,
+        name="newswatch-web",
+    )
     web = WebConfig(
         settings=settings,
         database_url=url,
         signer=LinkSigner.from_settings(settings),
         links=LinkMaker.from_settings(settings),
+        pool=pool,
     )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool.open(wait=True, timeout=30)
+        try:
+            yield
+        finally:
+            pool.close()
+
     # Cookies get their own key, derived from the secret, never the links' one.
     session_key = hmac.new(secret.encode(), b"newswatch-session", hashlib.sha256).hexdigest()
     routes = [
@@ -91,6 +114,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             ),
         ],
         exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
     )
     app.state.web = web
     return app

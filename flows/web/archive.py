@@ -55,27 +55,19 @@ def _page_number(request: Request) -> int:
         return 1
 
 
-def _choices(connection: Connection) -> dict[str, list[str]]:
-    """Sources and languages to filter by (few, from the stored articles' own values)."""
-    sources = connection.execute(
-        "SELECT DISTINCT source FROM articles ORDER BY source LIMIT 200"
-    ).fetchall()
-    return {"sources": [str(row["source"]) for row in sources]}
-
-
 async def archive_page(request: Request) -> Response:
     await current_editor(request)
     filters = filters_from(request)
     page = _page_number(request)
 
-    def load(connection: Connection) -> tuple[list[StoryHit], bool, str, dict[str, list[str]]]:
+    def load(connection: Connection) -> tuple[list[StoryHit], bool, str]:
         try:
             hits, more = search.archive_page(connection, filters, page, PER_PAGE)
         except ValueError as error:
-            return [], False, str(error), _choices(connection)
-        return hits, more, "", _choices(connection)
+            return [], False, str(error)
+        return hits, more, ""
 
-    hits, more, error, choices = await with_db(request, load)
+    hits, more, error = await with_db(request, load)
     query_string = request.url.query
     base = "&".join(part for part in query_string.split("&") if not part.startswith("page="))
     return render(
@@ -87,7 +79,6 @@ async def archive_page(request: Request) -> Response:
         page=page,
         error=error,
         base=base,
-        choices=choices,
     )
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
+from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,7 +19,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from flows.config.settings import Settings
 from flows.match.search import HIGHLIGHT_START, HIGHLIGHT_STOP
 from flows.notify.links import LinkMaker
-from flows.store import db
 from flows.store.db import Connection
 from flows.web.accounts import Editor, get_editor
 from flows.web.security import csrf_token
@@ -35,6 +35,7 @@ class WebConfig:
     database_url: str
     signer: LinkSigner
     links: LinkMaker
+    pool: ConnectionPool[Connection]
 
 
 def config(request: Request) -> WebConfig:
@@ -44,10 +45,10 @@ def config(request: Request) -> WebConfig:
 
 async def with_db(request: Request, work: Callable[[Connection], T]) -> T:
     """Run database work off the event loop, in one transaction (commit unless it raises)."""
-    url = config(request).database_url
+    pool = config(request).pool
 
     def run() -> T:
-        with db.connect(url) as connection:
+        with pool.connection() as connection:  # commits on success, rolls back on error
             return work(connection)
 
     return await run_in_threadpool(run)

@@ -3,43 +3,21 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import uvicorn
 
 from flows.config.settings import Settings
 from flows.web.app import create_app
-from tests.support.smtp import free_port
+from flows.web.server import serve_in_thread
 
 
 @contextmanager
 def serve_web(settings: Settings, database_url: str) -> Iterator[str]:
     """Yield the base URL of a running app; stop it (and its thread) afterwards."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, database_url),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the web app did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serve_in_thread(create_app(settings, database_url)) as base_url:
+        yield base_url
 
 
 def csrf_of(page: str) -> str:
