@@ -108,6 +108,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, group))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """tmp_path folders live in the session's directory too, so nothing outlives the run."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(_SESSION_DIR / "pytest")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The session's data directory (embedded Postgres data included) goes with the session."""
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
