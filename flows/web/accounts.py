@@ -16,6 +16,8 @@ from flows.match.query import validate_email
 from flows.store.db import Connection
 
 _HASHER = PasswordHasher()
+# Checked against when the name is unknown, so an unknown name takes as long as a wrong password.
+_UNKNOWN_USER_HASH = _HASHER.hash("no such editor")
 MIN_PASSWORD_CHARS = 10
 FAILURE_WINDOW_MINUTES = 15
 MAX_FAILURES_PER_USER = 5
@@ -88,9 +90,9 @@ def authenticate(connection: Connection, name: str, password: str, client: str) 
         "SELECT id, name, email, password_hash FROM editors WHERE name = %s", (name,)
     ).fetchone()
     try:
+        _HASHER.verify(row["password_hash"] if row else _UNKNOWN_USER_HASH, password)
         if row is None:
             raise VerifyMismatchError
-        _HASHER.verify(row["password_hash"], password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         connection.execute(
             "INSERT INTO login_failures (username, client) VALUES (%s, %s)",

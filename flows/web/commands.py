@@ -57,10 +57,12 @@ def _web_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from flows.web.app import create_app
+    from flows.web.server import install_log_redaction
 
     host = args.host or settings.web_host
     port = settings.web_port if args.port is None else args.port
     app = create_app(settings)
+    install_log_redaction()
     print(f"newswatch web app on http://{host}:{port}/ (links in e-mails: {settings.public_url})")
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import socket
 import threading
 import time
@@ -10,6 +12,24 @@ from contextlib import contextmanager
 
 import uvicorn
 from starlette.applications import Starlette
+
+_TOKEN_PATH = re.compile(r"^/(r|u|feed)/[^/?\s]+")
+
+
+class RedactLinkTokens(logging.Filter):
+    """Access log lines name /r/…, /u/…, /feed/…, never the signed token: it is a key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            path = str(record.args[2])
+            record.args = (*record.args[:2], _TOKEN_PATH.sub(r"/\1/…", path), *record.args[3:])
+        return True
+
+
+def install_log_redaction() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, RedactLinkTokens) for existing in access.filters):
+        access.addFilter(RedactLinkTokens())
 
 
 def _free_port(host: str) -> int:
@@ -22,6 +42,7 @@ def _free_port(host: str) -> int:
 def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Yield the base URL once the server listens; stop it and join its thread afterwards."""
     port = port or _free_port(host)
+    install_log_redaction()
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     )

@@ -64,3 +64,25 @@ def test_backfill_spans() -> None:
     for bad in ("", "7", "7 days", "-1d", "400d"):
         with pytest.raises(WatchError):
             parse_span(bad)
+
+
+def test_access_log_never_shows_link_tokens() -> None:
+    import logging
+
+    from flows.web.server import RedactLinkTokens
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/r/eyJzIjoibWFuYWdlIn0.abc.def?x=1", "1.1", 303),
+        None,
+    )
+    assert RedactLinkTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5 - "GET /r/…?x=1 HTTP/1.1" 303'
+    for path, shown in (("/u/tok.en", "/u/…"), ("/feed/abc", "/feed/…"), ("/me", "/me")):
+        record.args = ("c", "POST", path, "1.1", 200)
+        RedactLinkTokens().filter(record)
+        assert record.args[2] == shown
