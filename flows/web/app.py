@@ -27,7 +27,7 @@ from flows.config.settings import Settings
 from flows.notify.links import LinkMaker
 from flows.store import db
 from flows.store.db import Connection
-from flows.web import archive, editor_pages, feeds, recipient_pages
+from flows.web import archive, auth_pages, editor_pages, feeds, recipient_pages
 from flows.web.common import WebConfig, message_page
 from flows.web.security import SecurityHeaders
 from flows.web.tokens import LinkSigner, web_secret
@@ -90,6 +90,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     routes = [
         Route("/", home),
         Route("/healthz", health),
+        *auth_pages.ROUTES,
         *recipient_pages.ROUTES,
         *editor_pages.ROUTES,
         *archive.ROUTES,

@@ -33,7 +33,6 @@ from flows.notify import channels
 from flows.notify.recipients import check_time_zone, time_zones
 from flows.store.articles import TS_CONFIGS
 from flows.store.db import Connection
-from flows.web import accounts
 from flows.web.common import (
     config,
     current_editor,
@@ -44,50 +43,10 @@ from flows.web.common import (
     when,
     with_db,
 )
-from flows.web.security import checked_form, client_address
+from flows.web.security import checked_form
 
 LANGUAGES = ("any", *sorted(TS_CONFIGS), "simple")
 BACKFILL_CHOICES = ("", "24h", "7d", "30d")
-
-
-async def login_page(request: Request) -> Response:
-    return render(request, "login.html", error="", name="")
-
-
-async def login(request: Request) -> Response:
-    form = await checked_form(request)
-    name = form_text(form, "name", 100)
-    password = form.get("password")
-    client = client_address(request)
-
-    def check(connection: Connection) -> tuple[bool, accounts.Editor | None]:
-        if accounts.throttled(connection, name, client):
-            return True, None
-        return False, accounts.authenticate(
-            connection, name, password if isinstance(password, str) else "", client
-        )
-
-    throttled, editor = await with_db(request, check)
-    if throttled:
-        return render(
-            request,
-            "login.html",
-            429,
-            error="Too many failed sign-ins: wait a quarter of an hour.",
-            name=name,
-        )
-    if editor is None:
-        return render(request, "login.html", 401, error="Wrong name or password.", name=name)
-    request.session.clear()  # a new session for the signed-in editor (no fixation)
-    request.session["editor_id"] = editor.id
-    request.session["editor_name"] = editor.name
-    return redirect("/watches")
-
-
-async def logout(request: Request) -> Response:
-    await checked_form(request)
-    request.session.clear()
-    return redirect("/login")
 
 
 @dataclass
@@ -377,9 +336,6 @@ def _pieces(snippet: str) -> list[tuple[str, bool]]:
 
 
 ROUTES = [
-    Route("/login", login_page, methods=["GET"]),
-    Route("/login", login, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
     Route("/watches", watches_page, methods=["GET"]),
     Route("/watches/new", new_watch_page, methods=["GET"]),
     Route("/watches/new", submit_watch, methods=["POST"]),
