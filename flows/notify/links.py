@@ -6,7 +6,6 @@ web app verifies what the outbox signs.
 
 from __future__ import annotations
 
-import hashlib
 from email.utils import parseaddr
 
 from flows.config.settings import Settings
@@ -29,20 +28,20 @@ class LinkMaker:
     def manage_url(self, email: str, generation: int) -> str:
         return f"{self.public_url}/r/{self.signer.sign('manage', email, generation)}"
 
-    def unsubscribe_url(self, email: str, generation: int, message_id: str) -> str:
-        # One nonce per e-mail: the link acts once, so a replay after re-subscribing does nothing.
-        nonce = hashlib.sha256(message_id.encode()).hexdigest()[:24]
-        token = self.signer.sign("unsubscribe", email, generation, nonce)
+    def unsubscribe_url(self, email: str, generation: int, email_id: int) -> str:
+        # The nonce names the e-mail: the link leaves that e-mail's watches, and acts once, so a
+        # replay after an editor adds the address again does nothing.
+        token = self.signer.sign("unsubscribe", email, generation, f"email-{email_id}")
         return f"{self.public_url}/u/{token}"
 
     def feed_url(self, watch_id: int, generation: int) -> str:
         return f"{self.public_url}/feed/{self.signer.sign('feed', str(watch_id), generation)}"
 
-    def for_email(self, connection: Connection, email: str, message_id: str) -> MailLinks:
+    def for_email(self, connection: Connection, email: str, email_id: int) -> MailLinks:
         generation = preferences(connection, email).token_generation
         return MailLinks(
             manage_url=self.manage_url(email, generation),
-            unsubscribe_url=self.unsubscribe_url(email, generation, message_id),
+            unsubscribe_url=self.unsubscribe_url(email, generation, email_id),
             operator=self.operator,
             public_url=self.public_url,
         )

@@ -159,7 +159,7 @@ def _create_email(
         moment,
         email_items(connection, email["id"]),
         bool(digest_day),
-        links.for_email(connection, recipient, message_id) if links else None,
+        links.for_email(connection, recipient, int(email["id"])) if links else None,
     )
     connection.execute(
         "UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"])

@@ -122,10 +122,21 @@ def leave_watch(connection: Connection, email: str, watch_id: int) -> bool:
     return True
 
 
-def unsubscribe_all(connection: Connection, email: str) -> list[str]:
-    """Leave every watch (RFC 8058 one-click); the names of the watches left."""
+def watches_of_email(connection: Connection, email: str, email_id: int) -> list[Watch]:
+    """The watches whose stories one e-mail to this address carried."""
+    rows = connection.execute(
+        """SELECT DISTINCT al.watch_id FROM deliveries d JOIN alerts al ON al.id = d.alert_id
+           WHERE d.email_id = %s AND d.recipient = %s""",
+        (email_id, email),
+    ).fetchall()
+    carried = {int(row["watch_id"]) for row in rows}
+    return [watch for watch in watches_of(connection, email) if watch.id in carried]
+
+
+def unsubscribe_from_email(connection: Connection, email: str, email_id: int) -> list[str]:
+    """RFC 8058 one-click: leave every watch of that e-mail; the names of the watches left."""
     left = []
-    for watch in watches_of(connection, email):
+    for watch in watches_of_email(connection, email, email_id):
         if leave_watch(connection, email, watch.id):
             left.append(watch.name)
     return left

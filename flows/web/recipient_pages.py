@@ -8,6 +8,8 @@ only: a form field can name a watch, never an address.
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -139,13 +141,26 @@ async def rotate(request: Request) -> Response:
     )
 
 
+def _email_id(claims: LinkClaims) -> int | None:
+    nonce = claims.nonce or ""
+    return int(nonce.removeprefix("email-")) if re.fullmatch(r"email-\d{1,18}", nonce) else None
+
+
 async def unsubscribe_page(request: Request) -> Response:
     """GET only asks: link checkers and previews open links, and must not unsubscribe anyone."""
     try:
         claims = _claims(request, "unsubscribe")
     except LinkError as error:
         return message_page(request, "Link not valid", str(error), 403)
-    return render(request, "unsubscribe.html", email=claims.subject, done=False, left=[])
+    email_id = _email_id(claims)
+    if email_id is None:
+        return message_page(request, "Link not valid", "This link is not valid.", 403)
+    watches = await with_db(
+        request,
+        lambda connection: recipients.watches_of_email(connection, claims.subject, email_id),
+    )
+    names = [watch.name for watch in watches]
+    return render(request, "unsubscribe.html", email=claims.subject, done=False, left=names)
 
 
 async def unsubscribe(request: Request) -> Response:
@@ -154,7 +169,8 @@ async def unsubscribe(request: Request) -> Response:
         claims = _claims(request, "unsubscribe")
     except LinkError as error:
         return message_page(request, "Link not valid", str(error), 403)
-    if claims.nonce is None:
+    email_id = _email_id(claims)
+    if email_id is None or claims.nonce is None:
         return message_page(request, "Link not valid", "This link is not valid.", 403)
     nonce = claims.nonce
 
@@ -163,7 +179,7 @@ async def unsubscribe(request: Request) -> Response:
             return None
         if not recipients.use_nonce(connection, nonce, claims.subject):
             return None
-        return recipients.unsubscribe_all(connection, claims.subject)
+        return recipients.unsubscribe_from_email(connection, claims.subject, email_id)
 
     left = await with_db(request, act)
     if left is None:

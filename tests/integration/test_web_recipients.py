@@ -246,3 +246,19 @@ def test_leave_pause_and_digest_in_the_recipients_time_zone(
             "SELECT count(*) AS n FROM deliveries WHERE recipient = %s AND email_id IS NULL", (ANN,)
         ).fetchone()
         assert pending is not None and pending["n"] == 1
+
+
+def test_one_click_leaves_the_watches_of_that_email_only(
+    clean_db: str, web_settings: Settings, web: str
+) -> None:
+    with db.connect(clean_db) as connection:
+        add_watch(connection, "rail", "railway", [ANN])  # nothing matched: not in the e-mail
+    messages = _queue(clean_db, web_settings)
+    _, unsubscribe = _links(messages[ANN])
+    asked = httpx.get(_local(unsubscribe, web))
+    assert "ferry, orchard" in asked.text and "rail" not in asked.text
+    done = httpx.post(_local(unsubscribe, web), data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "left 2 watches" in done.text
+    with db.connect(clean_db) as connection:
+        assert [watch.name for watch in recipients.watches_of(connection, ANN)] == ["rail"]
+        assert get_watch(connection, "ferry").recipients == (BOB,)
