@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="run the whole pipeline once against the bundled Daily8-shaped test site"
     )
     demo.add_argument("--json", type=Path, metavar="FILE", help="write the run summary here")
+    demo.add_argument("-v", "--verbose", action="store_true", help="show the logs as they come")
     demo.add_argument(
         "--port",
         type=int,
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--origin", metavar="URL", help="fetch the sources from this origin instead")
     run.add_argument("--json", type=Path, metavar="FILE", help="write the run summary here")
+    run.add_argument("-v", "--verbose", action="store_true", help="show the logs as they come")
     run.set_defaults(handler=_run_command)
 
     watch = commands.add_parser("watch", help="manage keyword watches")
@@ -74,11 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         help="add a watch: web-search syntax, e.g. '\"north korea\" -sport', 'Kursk OR Belgorod'",
     )
     add.add_argument("name")
-    add.add_argument("query")
+    add.add_argument("query", nargs="+", help="the query; quoting it whole is optional")
     _watch_options(add, adding=True)
     edit = watch_commands.add_parser("edit", help="change a watch (only what is given)")
     edit.add_argument("name")
-    edit.add_argument("--query", help="new query, web-search syntax")
+    edit.add_argument("--query", nargs="+", help="new query, web-search syntax")
     _watch_options(edit, adding=False)
     watch_commands.add_parser("list", help="list watches")
     for action, text in (("mute", "stop alerts of a watch"), ("unmute", "resume a muted watch")):
@@ -93,14 +95,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Exit codes of `run` and `demo`: 0 completed, 1 failed (no source could be crawled, or the
+# run itself failed), 2 bad input (arguments, configuration), 3 completed with errors.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_WITH_ERRORS = 3
+
+
+def _exclusions_as_words(argv: list[str]) -> list[str]:
+    """A watch query's `-word` is a word, not an option: argparse takes any argument holding a
+    space as a value, and the query's spacing is normalized when it is checked."""
+    if argv[:1] != ["watch"] or argv[1:2] not in (["add"], ["edit"]):
+        return argv
+    return argv[:2] + [
+        f"{arg} " if arg.startswith("-") and not arg.startswith("--") and arg != "-h" else arg
+        for arg in argv[2:]
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    settings = Settings()
+    args = _parser().parse_args(_exclusions_as_words(sys.argv[1:] if argv is None else argv))
     try:
+        settings = Settings()
         return int(args.handler(args, settings))
     except (ValueError, KeyError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 def _watch_options(parser: argparse.ArgumentParser, adding: bool) -> None:
@@ -157,7 +177,7 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
             watch = add_watch(
                 connection,
                 args.name,
-                args.query,
+                " ".join(args.query),
                 args.email,
                 language=args.language,
                 mode=args.mode,
@@ -168,7 +188,7 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
             watch = edit_watch(
                 connection,
                 args.name,
-                query=args.query,
+                query=" ".join(args.query) if args.query else None,
                 emails=args.email,
                 language=args.language,
                 mode=args.mode,
@@ -190,14 +210,67 @@ def _watch_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run_flow(settings: Settings, **parameters: Any) -> dict[str, Any]:
+def _preflight(settings: Settings, command: str) -> Path:
+    """Fail before Prefect starts, in one line, on what the user must fix: a data directory
+    that cannot be written, a database that cannot be reached. Returns the run's log file."""
+    from flows.console import log_file_path
+
+    log_file = log_file_path(settings.logs_dir, command)
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.touch()
+    except OSError as exc:
+        raise ValueError(
+            f"the data directory {settings.data_dir} is not writable ({exc.strerror or exc});"
+            " set NEWSWATCH_DATA_DIR to one that is"
+        ) from None
+    from flows.store import db
+
+    try:
+        db.prepare(settings)
+    except Exception as exc:  # psycopg, yoyo or the embedded server: all say "no database"
+        where = "DATABASE_URL" if settings.database_url else "the embedded PostgreSQL"
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"cannot use the database ({where}): {first_line}") from None
+    return log_file
+
+
+def _run_flow(
+    settings: Settings, log_file: Path, verbose: bool, **parameters: Any
+) -> tuple[str, dict[str, Any] | None]:
+    """Run the monitor flow here, stage lines on the terminal; (state name, summary)."""
+    from flows import console
     from flows.orchestration.prefect_env import configure_prefect_environment
 
+    console.route_logs(log_file, verbose)
     configure_prefect_environment(settings)
-    from flows.flow import monitor
+    from flows.flow import monitor, summary_of
 
-    summary: dict[str, Any] = monitor(**parameters)
-    return summary
+    console.attach_file_handlers()
+    with console.show_stages():
+        state = monitor(**parameters, return_state=True)
+    return str(state.name), summary_of(state)
+
+
+def _exit_code(state_name: str, summary: dict[str, Any] | None) -> int:
+    if summary is None or state_name in ("Failed", "Crashed") or summary.get("outcome") == "failed":
+        return EXIT_FAILED
+    if summary.get("outcome") == "completed with errors":
+        return EXIT_WITH_ERRORS
+    return 0
+
+
+def _finish(
+    state_name: str, summary: dict[str, Any] | None, json_path: Path | None, log_file: Path
+) -> int:
+    if summary is not None:
+        _report(summary, json_path)
+    code = _exit_code(state_name, summary)
+    outcome = (summary or {}).get("outcome") or state_name.lower()
+    print(f"  run {outcome}; full log: {log_file}")
+    if code == EXIT_FAILED and summary is None:
+        print(f"newswatch: error: the run failed ({state_name}); see {log_file}", file=sys.stderr)
+    return code
 
 
 def _run_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -205,20 +278,23 @@ def _run_command(args: argparse.Namespace, settings: Settings) -> int:
 
     # Fail before Prefect starts: a bad sources file is the user's to fix, not a flow failure.
     load_sources(args.sources or settings.sources_file, args.source_names)
-    summary = _run_flow(
+    log_file = _preflight(settings, "run")
+    state_name, summary = _run_flow(
         settings,
+        log_file,
+        args.verbose,
         sources_file=str(args.sources) if args.sources else None,
         source_names=args.source_names,
         origin=args.origin,
     )
-    _report(summary, args.json)
-    return 0
+    return _finish(state_name, summary, args.json, log_file)
 
 
 def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo import DEMO_SCRAPY_SETTINGS, DEMO_SOURCE, ensure_demo_watches
     from flows.testsite import TestSite
 
+    log_file = _preflight(settings, "demo")
     created = ensure_demo_watches(settings)
     if created:
         print(f"created demo watches: {', '.join(created)}")
@@ -230,8 +306,10 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
         site = TestSite(port=0).start()
     try:
         print(f"test site serving on {site.base_url}")
-        summary = _run_flow(
+        state_name, summary = _run_flow(
             settings,
+            log_file,
+            args.verbose,
             sources_file=str(settings.sources_file),
             source_names=[DEMO_SOURCE],
             origin=site.base_url,
@@ -239,15 +317,14 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         site.stop()
-    _report(summary, args.json)
-    return 0
+    return _finish(state_name, summary, args.json, log_file)
 
 
 def _report(summary: dict[str, Any], json_path: Path | None) -> None:
     errors = summary.get("errors") or []
     lines = [
         "",
-        "newswatch run summary",
+        f"newswatch run {summary.get('run_id')} summary",
         f"  pages fetched       {summary['pages_fetched']}",
         f"  articles stored     {summary['articles_new']}",
         f"  duplicates skipped  {summary['articles_duplicate']}",
@@ -261,8 +338,13 @@ def _report(summary: dict[str, Any], json_path: Path | None) -> None:
     if skipped:
         details = ", ".join(f"{reason} {count}" for reason, count in sorted(skipped.items()))
         lines.insert(-1, f"  requests skipped    {sum(skipped.values())} ({details})")
-    for error in errors[:10]:
-        lines.append(f"    - {error['url'] or error['source']}: {error['reason']}")
+    failed = summary.get("failed_sources") or []
+    if failed:
+        lines.append(f"  failed sources      {', '.join(failed)}")
+    for error in errors[:5]:
+        lines.append(f"    - {error['url'] or error['source']}: {error['reason'][:160]}")
+    if len(errors) > 5:
+        lines.append(f"    ... {len(errors) - 5} more in the log")
     print("\n".join(lines))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 
@@ -41,10 +41,10 @@ class Article:
     publisher: str | None = None
     published_at: datetime | None = None
     hashtags: tuple[str, ...] = ()
-    # The original publisher's page, when the source names it (Daily8 pages do not).
-    original_url: str | None = None
     # LSH band keys for story deduplication (flows.store.stories); computed at store time if empty.
     story_keys: tuple[int, ...] = ()
+    # Who wrote it, as the page names them (flows.extract.structured), in the page's order.
+    authors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -53,7 +53,6 @@ class CrawlResult:
     pages: list[FetchedPage] = field(default_factory=list)
     errors: list[FetchError] = field(default_factory=list)
     stats: dict[str, object] = field(default_factory=dict)
-    listing_pages: int = 0
     # Requests not made, by reason (known_url, not_modified, robots, ...).
     skipped: dict[str, int] = field(default_factory=dict)
     # HTTP validators of entry points to remember once the pages are stored.
@@ -69,6 +68,12 @@ class Validator:
     last_modified: str | None = None
 
 
+# A run's outcome, as stored in `runs.status` and shown as the flow run's state.
+COMPLETED = "completed"
+COMPLETED_WITH_ERRORS = "completed with errors"
+FAILED = "failed"
+
+
 @dataclass
 class RunSummary:
     """What a run did; written to Postgres, printed, and published as a Prefect artifact."""
@@ -82,24 +87,29 @@ class RunSummary:
     watches_matched: int = 0
     emails_sent: int = 0
     outbox_dir: str | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[FetchError] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    # Sources whose crawl failed or all of whose requests failed.
+    failed_sources: list[str] = field(default_factory=list)
+    # Alerting (matching, queueing, sending) left something undone this run.
+    alerting_failed: bool = False
 
     def count_skipped(self, skipped: dict[str, int]) -> None:
         for reason, count in skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
+    @property
+    def outcome(self) -> str:
+        """ "failed" when no source could be crawled, "completed with errors" when a source
+        failed or alerting did not finish, else "completed" (page errors are counted, not
+        a failure: one broken page never fails a run)."""
+        if self.sources and set(self.failed_sources) >= set(self.sources):
+            return FAILED
+        if self.failed_sources or self.alerting_failed:
+            return COMPLETED_WITH_ERRORS
+        return COMPLETED
+
     def as_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "sources": self.sources,
-            "pages_fetched": self.pages_fetched,
-            "articles_new": self.articles_new,
-            "articles_duplicate": self.articles_duplicate,
-            "alerts_new": self.alerts_new,
-            "watches_matched": self.watches_matched,
-            "emails_sent": self.emails_sent,
-            "outbox_dir": self.outbox_dir,
-            "errors": self.errors,
-            "skipped": self.skipped,
-        }
+        """Every field, nested records as dicts, and the outcome: the JSON of `--json`,
+        `runs.summary`, the logs."""
+        return {**asdict(self), "outcome": self.outcome}

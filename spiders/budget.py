@@ -6,6 +6,7 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from flows.fetch.polite import PAGE_BUDGET, skipped_stat
 from spiders.errors import SkippedRequest
 
 
@@ -33,8 +34,8 @@ class PageBudgetMiddleware:
             return None  # a retry or redirect of a request already counted
         if self.pages_left <= 0:
             assert self.crawler.stats is not None
-            self.crawler.stats.inc_value("newswatch/skipped/page_budget")
-            raise SkippedRequest("page_budget", request.url)
+            self.crawler.stats.inc_value(skipped_stat(PAGE_BUDGET))
+            raise SkippedRequest(PAGE_BUDGET, request.url)
         self.pages_left -= 1
         request.meta["nw_budget_counted"] = True
         return None

@@ -1,6 +1,19 @@
-"""The crawl's link to Postgres: which database, and one shared connection for the middlewares."""
+"""The crawl's link to Postgres: which database, and one shared connection for the middlewares.
+
+The connection survives a reconnect: a query that finds it broken (Postgres restarted, the
+backend terminated) opens a new one and runs again, for up to NEWSWATCH_DB_RECONNECT_SECONDS.
+Past that the database counts as lost for the rest of the crawl and every query fails at once,
+so the pages that needed it become errors of the run (and their entry pages are fetched in
+full next time) instead of each waiting out the same outage.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -12,6 +25,12 @@ from flows.records import Validator
 from flows.store.db import Connection
 
 _resolved: dict[str, str | None] = {}
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class CrawlDatabaseLost(psycopg.OperationalError):
+    """The crawl's database stayed unreachable past the reconnect window."""
 
 
 def crawl_database_url(settings: BaseSettings) -> str | None:
@@ -38,9 +57,11 @@ def crawl_database_url(settings: BaseSettings) -> str | None:
 class CrawlState:
     """Known URLs and validators for one crawl, over one connection (queries take a millisecond)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, reconnect_seconds: float = 10.0) -> None:
         self.database_url = database_url
+        self.reconnect_seconds = reconnect_seconds
         self._connection: Connection | None = None
+        self._lost: str | None = None
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> CrawlState | None:
@@ -50,7 +71,7 @@ class CrawlState:
             url = crawl_database_url(crawler.settings)
             if url is None:
                 return None
-            existing = cls(url)
+            existing = cls(url, crawler.settings.getfloat("NEWSWATCH_DB_RECONNECT_SECONDS", 10.0))
             crawler._newswatch_state = existing  # type: ignore[attr-defined]
         return existing
 
@@ -62,16 +83,34 @@ class CrawlState:
             )
         return self._connection
 
+    def _run(self, query: Callable[[Connection], T]) -> T:
+        if self._lost is not None:
+            raise CrawlDatabaseLost(self._lost)
+        deadline = time.monotonic() + self.reconnect_seconds
+        pause = 0.2
+        while True:
+            try:
+                return query(self.connection)
+            except psycopg.OperationalError as exc:
+                self.close()
+                if time.monotonic() + pause > deadline:
+                    self._lost = f"the crawl's database is unreachable: {exc}".strip()
+                    raise CrawlDatabaseLost(self._lost) from exc
+                log.warning("crawl database connection lost (%s); reconnecting", exc)
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
     def known_urls(self, urls: list[str]) -> set[str]:
-        return history.known_urls(self.connection, urls)
+        return self._run(lambda connection: history.known_urls(connection, urls))
 
     def validator(self, url: str) -> Validator | None:
-        return history.load_validator(self.connection, url)
+        return self._run(lambda connection: history.load_validator(connection, url))
 
     def save_validators(self, source: str, validators: list[Validator]) -> int:
-        return history.save_validators(self.connection, source, validators)
+        return self._run(lambda connection: history.save_validators(connection, source, validators))
 
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.close()
+            with contextlib.suppress(psycopg.Error):  # already broken
+                self._connection.close()
             self._connection = None

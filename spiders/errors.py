@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectError,
@@ -31,8 +31,12 @@ def is_skip(exc: BaseException) -> bool:
     return isinstance(exc, SkippedRequest) or any(text in str(exc) for text in _SKIP_MESSAGES)
 
 
-def describe_failure(failure: Failure) -> str:
-    """One line: the HTTP status, the size cap, the redirect loop, the timeout, ..."""
+def describe_failure(failure: Failure, max_bytes: int | None = None) -> str:
+    """One line: the HTTP status, the size cap, the redirect loop, the timeout, ...
+
+    Scrapy cancels a download that outgrows DOWNLOAD_MAXSIZE without having announced its
+    size (no Content-Length) with an empty message; `max_bytes` lets this say so.
+    """
     exc = failure.value
     if isinstance(exc, HttpError):
         response = exc.response
@@ -48,6 +52,12 @@ def describe_failure(failure: Failure) -> str:
         if "DOWNLOAD_MAXSIZE" in message and "decompress" in message:
             return f"over the size cap once decompressed (gzip bomb?): {message}"
         return f"ignored: {message}"
+    if isinstance(exc, DownloadCancelledError) and not message.strip():
+        cap = f" of {max_bytes} bytes" if max_bytes else ""
+        return (
+            f"over the size cap{cap}: the answer grew past it without a Content-Length, "
+            "so the download was stopped"
+        )
     if "larger than download max size" in message:
         return f"over the size cap: {message.split(' in request')[0]}"
     if isinstance(exc, TimeoutError | TCPTimedOutError) or "Timeout" in type(exc).__name__:

@@ -18,6 +18,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from flows.fetch.polite import (
+    KNOWN_URL,
+    NOT_MODIFIED,
+    conditional_headers,
+    skipped_stat,
+    validator_from_headers,
+)
 from flows.records import Validator
 from spiders.database import CrawlState
 from spiders.errors import SkippedRequest
@@ -54,7 +61,7 @@ class KnownUrlMiddleware:
         known = self.state.known_urls(article_urls) if article_urls else set()
         for result in results:
             if isinstance(result, Request) and result.url in known:
-                self.crawler.stats.inc_value("newswatch/skipped/known_url")
+                self.crawler.stats.inc_value(skipped_stat(KNOWN_URL))
                 continue
             yield result
 
@@ -93,13 +100,8 @@ class ConditionalRequestMiddleware:
         request.meta["nw_validated"] = True
         if self._refresh():
             return
-        known = self.state.validator(request.url)
-        if known is None:
-            return
-        if known.etag:
-            request.headers[b"If-None-Match"] = known.etag
-        if known.last_modified:
-            request.headers[b"If-Modified-Since"] = known.last_modified
+        for name, value in conditional_headers(self.state.validator(request.url)).items():
+            request.headers[name] = value
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -107,17 +109,14 @@ class ConditionalRequestMiddleware:
         if not request.meta.get("nw_entry"):
             return response
         if response.status == 304:
-            self.crawler.stats.inc_value("newswatch/skipped/not_modified")
-            raise SkippedRequest("not_modified", request.url)
+            self.crawler.stats.inc_value(skipped_stat(NOT_MODIFIED))
+            raise SkippedRequest(NOT_MODIFIED, request.url)
         if response.status == 200:
-            etag = response.headers.get(b"ETag")
-            modified = response.headers.get(b"Last-Modified")
-            if etag or modified:
-                self.seen[request.url] = Validator(
-                    request.url,
-                    etag.decode("latin-1") if etag else None,
-                    modified.decode("latin-1") if modified else None,
-                )
+            validator = validator_from_headers(
+                request.url, response.headers.get(b"ETag"), response.headers.get(b"Last-Modified")
+            )
+            if validator is not None:
+                self.seen[request.url] = validator
         return response
 
     def _refresh(self) -> bool:

@@ -18,9 +18,10 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.threads import deferToThread
 
 from flows.config.sources import Source
-from flows.fetch.crawl import skipped_from_stats
-from flows.records import FetchedPage, FetchError, RunSummary
-from flows.store import articles, db
+from flows.extract.pool import ExtractionResult
+from flows.fetch.polite import skipped_from_stats
+from flows.records import COMPLETED, FAILED, CrawlResult, FetchedPage, FetchError, RunSummary
+from flows.store import articles, db, runs
 from spiders.database import crawl_database_url
 from spiders.items import FetchErrorItem, PageItem
 
@@ -34,6 +35,8 @@ class IngestPipeline:
         self.errors: list[FetchError] = []
         self.pending: list[Deferred[Any]] = []
         self.summary = RunSummary()
+        self.extracted: list[ExtractionResult] = []
+        self.stored = articles.StoreResult()
         self.run_id: int | None = None
 
     @classmethod
@@ -89,9 +92,8 @@ class IngestPipeline:
         extracted = extract_pages(pages, self.source)
         with db.connect(self.database_url) as connection:
             stored = articles.store_articles(connection, extracted.articles, self.run_id)
-        self.errors.extend(extracted.errors + stored.errors)
-        self.summary.articles_new += len(stored.new_article_ids)
-        self.summary.articles_duplicate += stored.duplicates + extracted.duplicates_in_batch
+        self.extracted.append(extracted)
+        self.stored.add(stored)
 
     def close_spider(self, spider: Spider | None = None) -> Deferred[Any]:
         self._flush()
@@ -101,21 +103,28 @@ class IngestPipeline:
 
     def _finish(self, outcomes: list[tuple[bool, Any]]) -> None:
         failures = [result for ok, result in outcomes if not ok]
-        status = "completed"
+        status = COMPLETED
         if failures:
-            status = "failed"
+            status = FAILED
             self.crawler.spider.ingest_failed = True  # type: ignore[union-attr]
             for failure in failures:
                 self.errors.append(
                     FetchError(self.source.name, "", f"ingest failed: {failure.getErrorMessage()}")
                 )
-        stats = self.crawler.stats.get_stats()
-        self.summary.pages_fetched = int(stats.get("response_received_count", 0))
-        self.summary.count_skipped(skipped_from_stats(stats))
-        self.summary.errors = [
-            {"source": e.source, "url": e.url, "reason": e.reason} for e in self.errors
-        ]
+        stats = dict(self.crawler.stats.get_stats())
+        crawled = CrawlResult(
+            self.source.name, errors=self.errors, stats=stats, skipped=skipped_from_stats(stats)
+        )
+        extracted = ExtractionResult(
+            errors=[e for batch in self.extracted for e in batch.errors],
+            duplicates_in_batch=sum(batch.duplicates_in_batch for batch in self.extracted),
+        )
+        _, errors = runs.tally_source(
+            self.summary, self.source.name, crawled, extracted, self.stored
+        )
+        if status != FAILED:
+            status = self.summary.outcome
         assert self.run_id is not None
         with db.connect(self.database_url) as connection:
-            articles.record_errors(connection, self.run_id, self.errors)
+            articles.record_errors(connection, self.run_id, errors)
             articles.finish_run(connection, self.run_id, self.summary, status)

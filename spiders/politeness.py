@@ -6,33 +6,19 @@ crawler waits as long as the server asks (Retry-After), within a cap, and slows 
 
 from __future__ import annotations
 
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
+from flows.fetch.polite import request_delay, retry_after_seconds
+
 BACKOFF_STATUSES = (429, 503)
-
-
-def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date; None if unreadable."""
-    if not value:
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    text = text.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def _slot(crawler: Crawler, request: Request) -> Any:
@@ -58,12 +44,11 @@ class CrawlDelayMiddleware:
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
         return cls(crawler)
 
-    def robots_parsed(self, robotparser: Any, request: Request) -> None:
-        parser = getattr(robotparser, "rp", None)  # Protego, Scrapy's default robots parser
-        delay = parser.crawl_delay(self.agent) if parser is not None else None
+    def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.agent)
         if not delay:
             return
-        floor = min(float(delay), self.max_delay)
+        floor = request_delay(0.0, float(delay), self.max_delay)
         downloader = self.crawler.engine.downloader
         self.floors[downloader.get_slot_key(request)] = floor
         self.crawler.stats.max_value("newswatch/robots_crawl_delay", floor)
@@ -81,7 +66,7 @@ class CrawlDelayMiddleware:
 
 def _raise_floor(slot: Any, floor: float) -> None:
     """Make the slot's shortest (jittered) delay at least `floor`."""
-    jitter = float(getattr(slot, "jitter", 0.0) or 0.0)
+    jitter = float(slot.jitter or 0.0)
     if jitter >= 1:
         slot.jitter = jitter = 0.5
     needed = floor / (1 - jitter)

@@ -53,7 +53,11 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.politeness.BackoffRetryMiddleware": 550,
 }
-SPIDER_MIDDLEWARES = {"spiders.incremental.KnownUrlMiddleware": 950}
+SPIDER_MIDDLEWARES = {
+    "spiders.failures.OwnFailureMiddleware": 10,
+    "spiders.incremental.KnownUrlMiddleware": 950,
+}
+NEWSWATCH_DB_RECONNECT_SECONDS = 10.0  # a broken crawl database connection is retried this long
 ITEM_PIPELINES = {
     "spiders.pipelines.SpoolPipeline": 100,
     "spiders.ingest.IngestPipeline": 200,
@@ -61,5 +65,4 @@ ITEM_PIPELINES = {
 EXTENSIONS = {"spiders.progress.ProgressLines": 500}
 NEWSWATCH_PROGRESS_INTERVAL = 2.0
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -25,12 +25,14 @@ from twisted.python.failure import Failure
 
 from flows.config.sources import Source
 from flows.fetch.urls import canonicalize_url, on_site
-from spiders.discovery import FeedError, feed_links, robots_sitemaps, sitemap_entries
+from spiders.discovery import SITEMAP_MAX_BYTES, FeedError, robots_sitemaps, sitemap_entries
 from spiders.errors import describe_failure, is_skip
+from spiders.feeds import feed_links
 from spiders.items import FetchErrorItem, PageItem
 
 ARTICLE_PRIORITY = 10
-MAX_SITEMAP_NESTING = 3
+# Indexes of indexes are out of the protocol but real; the dupe filter stops loops.
+MAX_SITEMAP_NESTING = 8
 
 
 class SourceSpider(scrapy.Spider):
@@ -93,6 +95,10 @@ class SourceSpider(scrapy.Spider):
             yield self._listing(url, hops=0, page=self._first_page(url))
 
     def _request(self, url: str, callback: Any, kind: str, **meta: Any) -> scrapy.Request:
+        if kind == "sitemap":  # allowed up to the protocol's own limit, whatever the page cap
+            meta.setdefault(
+                "download_maxsize", max(SITEMAP_MAX_BYTES, self.source.max_response_bytes)
+            )
         return scrapy.Request(
             url, callback=callback, errback=self.on_error, meta={"nw_kind": kind, **meta}
         )
@@ -172,7 +178,10 @@ class SourceSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         try:
-            links = feed_links(response.body)
+            headers = {
+                str(name): str(value) for name, value in response.headers.to_unicode_dict().items()
+            }
+            links = feed_links(response.body, response.url, headers)
         except FeedError as exc:
             yield self._error(response, f"unreadable feed: {exc}")
             return
@@ -180,7 +189,7 @@ class SourceSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         try:
-            kind, urls = sitemap_entries(response.body, self.source.max_response_bytes)
+            kind, urls = sitemap_entries(response.body, SITEMAP_MAX_BYTES)
         except FeedError as exc:
             yield self._error(response, f"unreadable sitemap: {exc}")
             return
@@ -249,7 +258,8 @@ class SourceSpider(scrapy.Spider):
         self._taint(request.meta)
         self.crawler.stats.inc_value("newswatch/fetch_errors")
         first_url = (request.meta.get("redirect_urls") or [request.url])[0]
-        yield FetchErrorItem(self.source.name, first_url, describe_failure(failure))
+        reason = describe_failure(failure, self.source.max_response_bytes)
+        yield FetchErrorItem(self.source.name, first_url, reason)
 
     def _error(self, response: Response, reason: str) -> FetchErrorItem:
         self._taint(response.meta)

@@ -89,3 +89,72 @@ def score_corpus(predictions: Mapping[str, str], truths: Mapping[str, str]) -> C
     recall = sum(recalls) / len(recalls) if recalls else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return CorpusScore(precision, recall, f1, len(truths))
+
+
+# -- the snippet metric of trafilatura's evaluation set ------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def _spaced(text: str) -> str:
+    return _SPACE.sub(" ", text or "").strip()
+
+
+@dataclass(frozen=True)
+class SnippetScore:
+    """Counts summed over pages: a "with" snippet found is tp, missing fn; a "without" one found
+    is fp, missing tn (as trafilatura's own evaluation counts them)."""
+
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    pages: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def accuracy(self) -> float:
+        total = self.tp + self.fp + self.tn + self.fn
+        return (self.tp + self.tn) / total if total else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "snippet_f1": round(self.f1, 4),
+            "snippet_precision": round(self.precision, 4),
+            "snippet_recall": round(self.recall, 4),
+            "snippet_accuracy": round(self.accuracy, 4),
+            "snippet_pages": self.pages,
+        }
+
+
+def score_snippets(
+    predictions: Mapping[str, str], segments: Mapping[str, Mapping[str, list[str]]]
+) -> SnippetScore:
+    """Score every page of `segments` (`{id: {"with": [...], "without": [...]}}`); a page missing
+    from `predictions` counts as an empty text."""
+    tp = fp = tn = fn = 0
+    for page_id, page in segments.items():
+        text = _spaced(predictions.get(page_id, ""))
+        for snippet in page.get("with") or []:
+            if _spaced(snippet) in text:
+                tp += 1
+            else:
+                fn += 1
+        for snippet in page.get("without") or []:
+            if _spaced(snippet) in text:
+                fp += 1
+            else:
+                tn += 1
+    return SnippetScore(tp, fp, tn, fn, len(segments))

@@ -1,10 +1,12 @@
 """`newswatch bench pipeline`: the real monitoring flow over a page corpus served on loopback,
 side by side with bare trafilatura over the same HTML, and the corpus's quality metric.
 
-The corpus (any folder with html/<id>.html.gz and ground-truth.json) is served by
-flows.testsite.corpus in a child process, configured as a source through an ordinary sources file,
-and crawled, extracted, deduplicated, stored and matched by the `monitor` flow into a fresh
-database. Quality is scored on the bodies as stored in Postgres.
+The corpus (any folder with html/<id>.html.gz and ground-truth.json, segments.json or both) is
+served by flows.testsite.corpus in a child process, configured as a source through an ordinary
+sources file, and crawled, extracted, deduplicated, stored and matched by the `monitor` flow into
+a fresh database. Quality is scored on the bodies as stored in Postgres: with the Scrapinghub
+shingle metric (f1, precision, recall) when ground-truth.json holds full bodies, with trafilatura's
+snippet metric (snippet_f1, ...) when segments.json holds snippets; both when both exist.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from flows.bench.metrics import score_corpus
+from flows.bench.metrics import score_corpus, score_snippets
 from flows.bench.support import (
     PrefectServer,
     ProcessSampler,
@@ -44,6 +46,7 @@ from flows.testsite.corpus import (
     article_path,
     corpus_page_ids,
     load_ground_truth,
+    load_segments,
 )
 
 SOURCE_NAME = "corpus"
@@ -225,12 +228,10 @@ def run_pipeline_bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.repeat < 1:
         raise ValueError("--repeat must be at least 1")
     page_ids = corpus_page_ids(corpus_dir)
-    truths = load_ground_truth(corpus_dir)
-    truths = {page_id: truths.get(page_id, "") for page_id in page_ids}
+    quality = _Quality(corpus_dir, page_ids)
 
     print(f"bare trafilatura over {len(page_ids)} pages (one process, one core)...", flush=True)
     bare = measure_bare(corpus_dir, page_ids)
-    bare_score = score_corpus(bare["bodies"], truths)
 
     work_dir = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
     # Removed at exit, after Prefect's temporary API (registered later, so stopped first).
@@ -261,7 +262,6 @@ def run_pipeline_bench(args: argparse.Namespace, settings: Settings) -> int:
     bare_passes = [round(b["pages"] / b["seconds"], 2) for b in (bare, bare_again)]
     bare = min(bare, bare_again, key=lambda b: b["seconds"])
     bodies = results.pop("bodies")
-    score = score_corpus(bodies, truths)
     pages_per_s = results["pages"] / results["seconds"]
     bare_pages_per_s = bare["pages"] / bare["seconds"]
     figures: dict[str, Any] = {
@@ -275,10 +275,8 @@ def run_pipeline_bench(args: argparse.Namespace, settings: Settings) -> int:
         "bare_cpu_ms_per_page": round(1000 * bare["cpu_seconds"] / bare["pages"], 1),
         "bare_pages_per_s_passes": bare_passes,
         "ratio": round(pages_per_s / bare_pages_per_s, 3),
-        **{k: v for k, v in score.as_dict().items() if k != "pages"},
-        "bare_f1": round(bare_score.f1, 4),
-        "bare_precision": round(bare_score.precision, 4),
-        "bare_recall": round(bare_score.recall, 4),
+        **quality.figures(bodies),
+        **{f"bare_{name}": value for name, value in quality.figures(bare["bodies"]).items()},
         **results,
         "extract_workers": settings.extract_workers,
         "extract_start_method": settings.extract_start_method,
@@ -295,6 +293,37 @@ def run_pipeline_bench(args: argparse.Namespace, settings: Settings) -> int:
         args.predictions.write_text(json.dumps(predictions, ensure_ascii=False), encoding="utf-8")
         print(f"predictions written to {args.predictions}")
     return 0
+
+
+class _Quality:
+    """The corpus's metrics: shingles against full bodies, snippets, or both."""
+
+    def __init__(self, corpus_dir: Path, page_ids: list[str]) -> None:
+        self.truths: dict[str, str] | None = None
+        self.segments: dict[str, dict[str, list[str]]] | None = None
+        if (corpus_dir / "ground-truth.json").is_file():
+            truths = load_ground_truth(corpus_dir)
+            self.truths = {page_id: truths.get(page_id, "") for page_id in page_ids}
+        if (corpus_dir / "segments.json").is_file():
+            segments = load_segments(corpus_dir)
+            self.segments = {
+                page_id: segments[page_id] for page_id in page_ids if page_id in segments
+            }
+
+    def figures(self, bodies: dict[str, str]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        if self.truths is not None:
+            score = score_corpus(bodies, self.truths)
+            found |= {"f1": score.f1, "precision": score.precision, "recall": score.recall}
+        if self.segments is not None:
+            snippets = score_snippets(bodies, self.segments)
+            found |= {
+                "snippet_f1": snippets.f1,
+                "snippet_precision": snippets.precision,
+                "snippet_recall": snippets.recall,
+                "snippet_accuracy": snippets.accuracy,
+            }
+        return {name: round(value, 4) for name, value in found.items()}
 
 
 def _run_flows(

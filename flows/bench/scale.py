@@ -140,7 +140,6 @@ LOOKUPS: dict[str, tuple[str, tuple[Any, ...]]] = {
             _NOW,
             None,
             "simple",
-            None,
         ),
     ),
     "existing article by url or text": (

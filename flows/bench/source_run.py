@@ -12,7 +12,7 @@ from flows.extract.pool import extract_pages
 from flows.fetch import history
 from flows.fetch.crawl import crawl_source
 from flows.records import CrawlResult, FetchError, RunSummary
-from flows.store import articles, db
+from flows.store import articles, db, runs
 
 
 def _quiet(line: str) -> None:
@@ -47,14 +47,9 @@ def run_source(
     extracted = extract_pages(crawled.pages, source)
     with db.connect(database_url) as connection:
         stored = articles.store_articles(connection, extracted.articles, run_id)
-    errors = crawled.errors + extracted.errors + stored.errors
-    summary.pages_fetched = int(crawled.stats.get("response_received_count", 0) or 0)  # type: ignore[call-overload]
-    summary.articles_new = len(stored.new_article_ids)
-    summary.articles_duplicate = stored.duplicates + extracted.duplicates_in_batch
-    summary.count_skipped(crawled.skipped)
-    summary.errors = [{"source": e.source, "url": e.url, "reason": e.reason} for e in errors]
+    _, errors = runs.tally_source(summary, source.name, crawled, extracted, stored)
     with db.connect(database_url) as connection:
         articles.record_errors(connection, run_id, errors)
         history.save_validators(connection, source.name, crawled.validators)
-        articles.finish_run(connection, run_id, summary, "completed")
+        articles.finish_run(connection, run_id, summary, summary.outcome)
     return SourceRun(crawled=crawled, summary=summary, errors=errors)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 30.0
+    max_send_attempts: int = Field(
+        default=8, ge=1, description="Runs that try an e-mail the server keeps refusing (4xx)."
+    )
     mail_from: str = "newswatch <newswatch@localhost>"
 
     user_agent: str = "newswatch/0.1 (+{contact_url})"
@@ -103,6 +106,15 @@ class Settings(BaseSettings):
     @cached_property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+    @cached_property
+    def run_scratch_root(self) -> Path:
+        """Per-run spools, <root>/<run id>; a killed run's is removed by the next run."""
+        return self.data_dir / "runs"
+
+    @cached_property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
 
     @cached_property
     def stack_dir(self) -> Path:

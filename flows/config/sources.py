@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -186,10 +185,6 @@ def _matches_path(url: str, patterns: list[str]) -> bool:
     return any(re.search(pattern, path) for pattern in patterns)
 
 
-def strip_params(query_names: list[str], name: str) -> bool:
-    return any(fnmatchcase(name.lower(), pattern.lower()) for pattern in query_names)
-
-
 class SourcesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -202,6 +197,12 @@ def load_sources(path: Path, names: list[str] | None = None) -> list[Source]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourcesFileError(f"{path}: sources file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SourcesFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise SourcesFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SourcesFileError(f"{path}: not valid TOML: {exc}") from None
     try:

@@ -19,7 +19,9 @@ from lxml.html import HtmlElement
 from flows.config.sources import Source
 from flows.extract.body import TRAFILATURA_OPTIONS, extract_body, parse_html
 from flows.extract.charset import charset_from_content_type, decode_html
-from flows.extract.reltime import parse_display_time
+from flows.extract.dates import exact_time, parse_published
+from flows.extract.language import page_language
+from flows.extract.structured import read_article_data
 from flows.fetch.urls import resolve_canonical
 from flows.records import Article, FetchedPage
 from flows.store.stories import story_keys, words
@@ -30,10 +32,7 @@ __all__ = ["TRAFILATURA_OPTIONS", "ExtractionError", "extract_article"]
 _NOT_CONTENT = {"nav", "header", "footer", "a", "button", "option", "label", "script", "style"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_ARABIC = re.compile(r"[\u0600-\u06FF]")
-_LATIN = re.compile(r"[A-Za-z]")
-_ENGLISH_WORDS = re.compile(r"\b(the|and|of|to|in|is|that|for)\b", re.IGNORECASE)
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 and UTF-32
 
 
 # (tag, attribute naming it, its value) -> (fact, attribute holding the fact's value)
@@ -70,7 +69,7 @@ def decode_page(page: FetchedPage) -> str:
     characters lxml refuses."""
     declared = page.encoding or charset_from_content_type(page.content_type)
     body = page.body
-    if b"\x1b" in body or body.startswith(_UTF16_BOMS):  # ISO-2022 escapes, UTF-16
+    if b"\x1b" in body or body.startswith(_WIDE_BOMS):  # ISO-2022 escapes, UTF-16/32
         return _CONTROL.sub("", decode_html(body, declared)[0])
     # In UTF-8 and the other ASCII-compatible encodings these bytes only ever stand for the
     # control characters themselves: deleting them before decoding is the same, 3x cheaper.
@@ -148,16 +147,8 @@ def _first_text(root: HtmlElement, css: str | None) -> str | None:
     return text or None
 
 
-def _language(root: HtmlElement, body: str) -> str:
-    declared = (root.get("lang") or "").strip().lower()
-    if re.match(r"^[a-z]{2}\b", declared):
-        return declared[:2]
-    arabic, latin = len(_ARABIC.findall(body)), len(_LATIN.findall(body))
-    if arabic > latin:
-        return "ar"
-    if latin and len(_ENGLISH_WORDS.findall(body)) * 40 > len(body.split()):
-        return "en"
-    return "und"
+def _language(root: HtmlElement, title: str, body: str) -> str:
+    return page_language(root.get("lang"), f"{title}\n{body}")
 
 
 def page_facts(root: HtmlElement) -> dict[str, str]:
@@ -197,6 +188,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         raise ExtractionError("unparseable HTML")
 
     facts = page_facts(root)
+    article_data = read_article_data(root, html_text)  # before the cut: scripts may follow it
     canonical_href = facts.get("canonical")
     canonical_url = resolve_canonical(page.url, canonical_href, source.strip_query_params)
     publisher = _first_text(root, source.byline.publisher_css)
@@ -205,7 +197,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     # Cheap stand-ins for trafilatura's metadata pass, which costs about a third of extraction.
     page_title = facts.get("title")
     site_name = facts.get("site_name")
-    meta_date = facts.get("published")
+    meta_date = facts.get("published") or article_data.published
     heading = root.find(".//h1")
     h1_title = " ".join(heading.text_content().split()) if heading is not None else None
 
@@ -215,18 +207,24 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     if marker is not None:
         cut_from(marker)
 
-    body = extract_body(root, page.url)
-    body = _CONTROL.sub("", body)
+    body = extract_body(root, page.url, article_data)
+    # NFC, as trafilatura's own extract() returns text: a word typed with a combining mark
+    # then matches the same word precomposed, in queries and in the content hash.
+    body = unicodedata.normalize("NFC", _CONTROL.sub("", body))
     if len(body) < source.min_body_chars:
         raise ExtractionError(
             f"no article text: {len(body)} characters extracted, {source.min_body_chars} needed"
         )
     title = h1_title or og_title or page_title or body[:80]
-    title = " ".join(title.split())[:1000]
+    title = unicodedata.normalize("NFC", " ".join(title.split()))[:1000]
     body_words = words(body)
-    published_at = parse_display_time(displayed_time, page.fetched_at)
-    if published_at is None and meta_date:
-        published_at = parse_display_time(meta_date, page.fetched_at)
+    language = _language(root, title, body)
+    # A declared ISO time is exact; a displayed relative one is only as exact as the fetch time.
+    published_at = (
+        exact_time(meta_date)
+        or parse_published(displayed_time, page.fetched_at, language)
+        or parse_published(meta_date, page.fetched_at, language)
+    )
     return Article(
         source=page.source,
         url=page.url,
@@ -234,10 +232,11 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
         title=title,
         body=body,
         content_hash=content_hash(body, body_words),
-        language=_language(root, body),
+        language=language,
         fetched_at=page.fetched_at,
         publisher=publisher or site_name or source.publisher,
         published_at=published_at,
         hashtags=hashtags,
         story_keys=story_keys(title, body, body_words),
+        authors=article_data.authors,
     )

@@ -4,8 +4,17 @@ Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpu
 (see docs/benchmarks.md); each step is generic and stayed only because it helped there:
 
 - trafilatura's precision mode (comments off) is the best single setting, but on some layouts
-  it keeps almost nothing (a copyright line instead of the story). When it returns less than
-  `RECALL_FALLBACK_CHARS`, the recall mode runs too and wins if it finds much more text.
+  it keeps almost nothing (a copyright line instead of the story), or only the intro of a live
+  blog. When it returns less than `RECALL_FALLBACK_CHARS`, or less than `RECALL_FALLBACK_SHARE`
+  of the text the page holds in paragraphs, or much less than the publisher's own `articleBody`
+  says the article holds, the recall mode runs too and wins if it finds much more text.
+- When even that is far shorter than a complete `articleBody` whose opening the page shows, the
+  publisher's text is the body (flows.extract.structured reads it; a teaser never counts).
+- A story split into several containers of one tag and class (an advertisement between its
+  halves) gets the later containers' paragraphs too (flows.extract.continuation).
+- A live blog's body is its intro and its listed posts (flows.extract.liveblog).
+- With a whole `articleBody` of about the extraction's length, short lines it lacks (captions,
+  credits, "read more" prompts) are dropped (flows.extract.evidence).
 - The headline is not part of the body: a leading block whose text is the page's title (h1,
   <title>, og:title, twitter:title) is dropped.
 Subheadings are kept (dropping them lost more recall than it gained precision).
@@ -27,6 +36,10 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from flows.extract import fast_selectors
+from flows.extract.continuation import continuation_paragraphs
+from flows.extract.evidence import comparable, trim_to_publisher_text, trusted_body
+from flows.extract.liveblog import live_blog_body
+from flows.extract.structured import ArticleData
 
 # Measured on ../shared/corpus (see docs/benchmarks.md): comments off and precision favoured.
 TRAFILATURA_OPTIONS: dict[str, Any] = {
@@ -35,6 +48,10 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
     "include_tables": True,
 }
 RECALL_FALLBACK_CHARS = 400
+# Precision mode keeping less than this share of the page's paragraph text is retried.
+RECALL_FALLBACK_SHARE = 0.3
+# A complete articleBody this much longer than the extraction replaces it (when the page shows it).
+STRUCTURED_BODY_RATIO = 2.0
 _RECALL_OPTIONS: dict[str, Any] = {
     **{k: v for k, v in TRAFILATURA_OPTIONS.items() if k != "favor_precision"},
     "favor_recall": True,
@@ -88,17 +105,53 @@ def _text_length(body: _Element | None) -> int:
     return 0 if body is None else sum(len(piece.strip()) for piece in body.itertext())
 
 
-def extract_body(root: HtmlElement, url: str | None) -> str:
-    """The body text of a parsed, cut page (metadata is read elsewhere, much more cheaply)."""
+def page_paragraphs(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """The page's <p> elements and their text: what it holds as running text (read once, for
+    the relative retry, the continuation and the articleBody check)."""
+    return [(p, p.text_content()) for p in root.iter("p")]
+
+
+def _visible(paragraphs: list[tuple[HtmlElement, str]]) -> str:
+    return " ".join(text for _, text in paragraphs)
+
+
+def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None = None) -> str:
+    """The body text of a parsed, cut page (metadata is read elsewhere, much more cheaply);
+    `article` is the page's own article data (flows.extract.structured), read before the page
+    was cut."""
     fast_selectors.install()
     titles = page_titles(root)
+    paragraphs = page_paragraphs(root)
+    page_chars = sum(len(text) for _, text in paragraphs)
+    claimed = len(article.body) if article is not None and article.body else 0
     body = _extracted_body(root, url, TRAFILATURA_OPTIONS)
     length = _text_length(body)
-    if length < RECALL_FALLBACK_CHARS:
+    if (
+        length < RECALL_FALLBACK_CHARS
+        or length < RECALL_FALLBACK_SHARE * page_chars
+        or STRUCTURED_BODY_RATIO * length < claimed
+    ):
         recall = _extracted_body(root, url, _RECALL_OPTIONS)
         if recall is not None and _text_length(recall) > 2 * length:
-            body = recall
+            body, length = recall, _text_length(recall)
+    if STRUCTURED_BODY_RATIO * length < claimed:
+        publisher_text = trusted_body(_visible(paragraphs), article)
+        if publisher_text is not None:
+            return publisher_text
     if body is None:
         return ""
     _drop_leading_title(body, titles)
-    return (xmltotxt(body, False) or "").strip()
+    text = (xmltotxt(body, False) or "").strip()
+    extra = continuation_paragraphs(text, paragraphs)
+    if extra:
+        text = "\n".join([text, *extra])
+    if article is None:
+        return text
+    live_blog = live_blog_body(text, article)
+    if live_blog is not None:
+        return live_blog
+    if article.body and comparable(text, article.body):
+        publisher_text = trusted_body(_visible(paragraphs), article)
+        if publisher_text is not None:
+            return trim_to_publisher_text(text, publisher_text)
+    return text

@@ -8,14 +8,17 @@ XPath's tag test, and Python reads their attributes once and tests them with the
 expressions read out of trafilatura's own XPath text.
 
 A selector replaces trafilatura's XPath only when that XPath's text hashes to the one it was
-written for; any other trafilatura version keeps its own selectors (`active()` says which were
-replaced). tests/test_fast_selectors.py compares both on generated attribute mixes and at every
-call of real extractions.
+written for (trafilatura WRITTEN_FOR, the versions pyproject.toml pins); on any other text it
+keeps trafilatura's own, and the first extraction of the process logs a warning naming them
+(`active()` says which were replaced). tests/unit/test_fast_selectors.py compares both on
+generated attribute mixes and at every call of real extractions, and fails on a trafilatura
+not in WRITTEN_FOR.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -24,7 +27,12 @@ from typing import Any
 
 from lxml.etree import Element, XPath, _Element, _ElementTree
 
-__all__ = ["SELECTORS", "FastSelector", "active", "install"]
+__all__ = ["SELECTORS", "WRITTEN_FOR", "FastSelector", "active", "install"]
+
+# The trafilatura releases whose XPath texts these selectors translate (pyproject.toml pins them).
+WRITTEN_FOR = ("2.3.1",)
+
+logger = logging.getLogger(__name__)
 
 _RE_TEST = re.compile(r"re:test\((@[\w-]+(?:\|@[\w-]+)?), '([^']*)'(?:, '(\w*)')?\)")
 
@@ -319,25 +327,42 @@ def path_digest(path: str) -> str:
 
 def install() -> None:
     """Put the selectors in trafilatura's tables, once per process (`active()` says which went
-    in); every extraction calls this, so after the first it returns at once."""
+    in); every extraction calls this, so after the first it returns at once. Selectors whose
+    XPath text is not the one translated are left out, with one warning for the process."""
     global _tried
     if _tried:
         return
     _tried = True
     if os.environ.get(SWITCH, "").strip().lower() == "xpath":
         return
+    import trafilatura
     import trafilatura.xpaths
 
+    kept = []
     for spec in SELECTORS:
         table = getattr(trafilatura.xpaths, spec.table, None)
-        if not isinstance(table, list) or len(table) <= spec.index:
-            continue
-        original = table[spec.index]
-        if not isinstance(original, XPath) or path_digest(original.path) != spec.sha256:
-            continue
-        selector = FastSelector(original, spec.tags, spec.predicate, spec.first_per_parent)
-        if not selector.empty_attribute_matches():
+        original = (
+            table[spec.index] if isinstance(table, list) and len(table) > spec.index else None
+        )
+        selector = None
+        if isinstance(original, XPath) and path_digest(original.path) == spec.sha256:
+            selector = FastSelector(original, spec.tags, spec.predicate, spec.first_per_parent)
+        if (
+            isinstance(table, list)
+            and selector is not None
+            and not selector.empty_attribute_matches()
+        ):
             table[spec.index] = selector
+        else:
+            kept.append(f"{spec.table}[{spec.index}]")
+    if kept:
+        logger.warning(
+            "trafilatura %s is not the one the fast selectors were written for (%s): %s keep"
+            " trafilatura's own XPath (same results, slower extraction)",
+            getattr(trafilatura, "__version__", "?"),
+            ", ".join(WRITTEN_FOR),
+            ", ".join(kept),
+        )
 
 
 def active() -> list[str]:

@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flows.config.sources import Source
+from flows.fetch.crawl_log import CHILD_LOG_FORMAT
+from flows.fetch.polite import skipped_from_stats
 from flows.records import CrawlResult, FetchedPage, FetchError, Validator
 
 MANIFEST = "manifest.jsonl"
@@ -60,8 +63,10 @@ def skip_unchanged(
     from flows.fetch.probe import probe_entry_points
     from flows.store import db
 
+    overrides = scrapy_settings or {}
+    user_agent = overrides.get("USER_AGENT") or _crawler_user_agent()
     with db.connect(database_url) as connection:
-        outcome = probe_entry_points(source, connection, scrapy_settings)
+        outcome = probe_entry_points(source, connection, user_agent, scrapy_settings)
     if outcome.unchanged:
         log_line(
             f"{source.name}: all {outcome.not_modified} entry points answered 304 Not Modified;"
@@ -70,6 +75,13 @@ def skip_unchanged(
         return outcome.crawl_result(source)
     log_line(f"{source.name}: crawling ({outcome.reason})")
     return None
+
+
+def _crawler_user_agent() -> str:
+    """The User-Agent the crawl child sends unless told otherwise (its Scrapy settings')."""
+    from spiders.settings import USER_AGENT
+
+    return USER_AGENT
 
 
 def run_crawl_process(
@@ -93,6 +105,8 @@ def run_crawl_process(
         source.model_dump_json(),
         "--spool",
         str(spool_dir),
+        "-s",
+        f"LOG_FORMAT={CHILD_LOG_FORMAT}",
     ]
     for name, value in (scrapy_settings or {}).items():
         command += ["-s", f"{name}={value}"]
@@ -121,15 +135,26 @@ def run_crawl_process(
         if on_start is not None:
             on_start(process.pid)
         assert process.stdout is not None
-        for line in process.stdout:
-            log_line(line.rstrip())
+        # Reading the output blocks until the child ends: the limit is kept by a timer.
+        overdue = threading.Event()
+        watchdog = threading.Timer(limit, _kill_overdue, (process, overdue))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            returncode = process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise CrawlFailed(f"crawl of {source.name} exceeded {limit:.0f} s") from None
+            for line in process.stdout:
+                log_line(line.rstrip())
+            returncode = process.wait()
+        finally:
+            watchdog.cancel()
+    if overdue.is_set():
+        raise CrawlFailed(f"crawl of {source.name} exceeded {limit:.0f} s")
     if returncode != 0:
         raise CrawlFailed(f"crawl of {source.name} exited with status {returncode}")
+
+
+def _kill_overdue(process: subprocess.Popen[str], overdue: threading.Event) -> None:
+    overdue.set()
+    process.kill()
 
 
 def iter_spool(spool_dir: Path, with_bodies: bool = True) -> Iterator[FetchedPage | FetchError]:
@@ -165,38 +190,17 @@ def spool_page(record: dict[str, Any], spool_dir: Path, with_body: bool = True) 
 def read_spool(source_name: str, spool_dir: Path, with_pages: bool = True) -> CrawlResult:
     """The crawl's pages (unless `with_pages` is False: bodies can be large), errors and stats."""
     result = CrawlResult(source=source_name)
-    page_count = 0
     for entry in iter_spool(spool_dir, with_bodies=with_pages):
         if isinstance(entry, FetchError):
             result.errors.append(entry)
-        else:
-            page_count += 1
-            if with_pages:
-                result.pages.append(entry)
+        elif with_pages:
+            result.pages.append(entry)
     stats_file = spool_dir / "stats.json"
     if stats_file.exists():
         result.stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    count = result.stats.get("response_received_count", 0)
-    result.listing_pages = max(int(count) - page_count, 0) if isinstance(count, int) else 0
     result.skipped = skipped_from_stats(result.stats)
     validators_file = spool_dir / VALIDATORS_FILE
     if validators_file.exists():
         rows = json.loads(validators_file.read_text(encoding="utf-8"))
         result.validators = [Validator(**row) for row in rows]
     return result
-
-
-def skipped_from_stats(stats: dict[str, Any]) -> dict[str, int]:
-    """Requests not made, by reason, from a crawl's Scrapy stats."""
-    skipped = {
-        key.removeprefix("newswatch/skipped/"): int(value)
-        for key, value in stats.items()
-        if key.startswith("newswatch/skipped/")
-    }
-    for reason, key in (
-        ("robots", "robotstxt/forbidden"),
-        ("offsite", "offsite/filtered"),
-    ):
-        if stats.get(key):
-            skipped[reason] = int(stats[key])
-    return skipped

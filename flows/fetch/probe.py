@@ -6,25 +6,44 @@ same conditional GETs the crawl would send, from validators kept in Postgres, ob
 and the source's delay; only when every entry point answers 304 is the crawl skipped, and the
 run's summary counts them as skipped `not_modified`. Anything else (a 200, a redirect, an
 error, an entry point without validators, a source that refreshes known URLs) means: crawl.
+
+Every request has a deadline for its whole answer, not only for each read (a server dripping a
+byte a second defeats a per-read timeout), and the probe as a whole has one: a slow site costs
+its own source a bounded time and never holds up the sources after it. Headers, validators,
+delays and skip keys come from flows.fetch.polite, as the crawler's do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from protego import Protego
 
-from flows.config.settings import Settings
 from flows.config.sources import Source
 from flows.fetch import history
+from flows.fetch.polite import (
+    NOT_MODIFIED,
+    conditional_headers,
+    request_delay,
+    skipped_stat,
+)
 from flows.fetch.urls import on_site, origin
-from flows.records import CrawlResult, Validator
+from flows.records import CrawlResult
 from flows.store.db import Connection
 
-NOT_MODIFIED = "not_modified"
+# The probe's whole budget, in multiples of the source's download timeout.
+PROBE_DEADLINE_TIMEOUTS = 3.0
+MAX_CRAWL_DELAY = 60.0  # as the crawler's NEWSWATCH_MAX_CRAWL_DELAY default
+
+
+class ProbeDeadline(TimeoutError):
+    """A request (or the probe as a whole) ran out of time."""
 
 
 @dataclass
@@ -41,7 +60,7 @@ class ProbeOutcome:
         """What the skipped crawl would have reported: entry pages fetched, all unchanged."""
         stats: dict[str, object] = {
             "response_received_count": self.requests,
-            f"newswatch/skipped/{NOT_MODIFIED}": self.not_modified,
+            skipped_stat(NOT_MODIFIED): self.not_modified,
             "newswatch/entry_probe": "every entry point unchanged: crawl skipped",
         }
         for status, count in self.statuses.items():
@@ -52,15 +71,31 @@ class ProbeOutcome:
 
 
 class _Probe:
-    """One probe's requests: robots.txt read once per origin, the delay kept per origin."""
+    """One probe's requests: robots.txt read once per origin, the delay kept per origin, each
+    answer and the whole probe within a deadline."""
 
-    def __init__(self, source: Source, user_agent: str, delay: float) -> None:
+    def __init__(
+        self,
+        source: Source,
+        user_agent: str,
+        delay: float,
+        deadline: float,
+        max_crawl_delay: float = MAX_CRAWL_DELAY,
+    ) -> None:
         self.source = source
         self.user_agent = user_agent
         self.delay = delay
+        self.deadline = deadline
+        self.max_crawl_delay = max_crawl_delay
         self.outcome = ProbeOutcome(unchanged=False)
         self._robots: dict[str, tuple[Protego | None, str]] = {}
         self._last_request: dict[str, float] = {}
+
+    def _remaining(self, url: str) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ProbeDeadline(f"the probe ran out of time before {url}")
+        return remaining
 
     def get(self, url: str, headers: dict[str, str], read_body: bool = False) -> tuple[int, bytes]:
         """Status (and, when asked, up to 512 KB of a 200's body) of one GET; no redirects."""
@@ -68,32 +103,45 @@ class _Probe:
         site = origin(url)
         wait = self._last_request.get(site, -1e9) + self._delay_for(site) - time.monotonic()
         if wait > 0:
+            if wait >= self._remaining(url):
+                raise ProbeDeadline(f"waiting {wait:.0f} s for {url} would pass the deadline")
             time.sleep(wait)
+        limit = min(self.source.download_timeout, self._remaining(url))
         connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
-        connection = connection_class(parts.netloc, timeout=self.source.download_timeout)
+        connection = connection_class(parts.netloc, timeout=limit)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        # The socket timeout bounds each read; this bounds the whole answer.
+        expired = threading.Event()
+        watchdog = threading.Timer(limit, _cut, (connection, expired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.request("GET", path, headers={"User-Agent": self.user_agent, **headers})
             response = connection.getresponse()
             body = response.read(512 * 1024) if read_body and response.status == 200 else b""
             status = response.status
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise ProbeDeadline(f"{url} gave no complete answer within {limit:.0f} s") from exc
+            raise
         finally:
+            watchdog.cancel()
             connection.close()
             self._last_request[site] = time.monotonic()
+        if expired.is_set():  # the answer ended because the watchdog cut it
+            raise ProbeDeadline(f"{url} gave no complete answer within {limit:.0f} s")
         self.outcome.requests += 1
         self.outcome.statuses[status] = self.outcome.statuses.get(status, 0) + 1
         return status, body
 
     def _delay_for(self, site: str) -> float:
         robots = self._robots.get(site)
-        crawl_delay = (
-            robots[0].crawl_delay(self.user_agent) if robots and robots[0] else None
-        ) or 0
-        return max(self.delay, float(crawl_delay))
+        crawl_delay = robots[0].crawl_delay(self.user_agent) if robots and robots[0] else None
+        return request_delay(self.delay, crawl_delay, self.max_crawl_delay)
 
     def robots(self, site: str) -> tuple[Protego | None, str]:
         """The origin's parsed robots.txt (None: no rules) and its text; raises on 5xx."""
@@ -106,21 +154,40 @@ class _Probe:
         return self._robots[site]
 
 
+def _cut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """Shut the socket down under a blocked read, which then returns at once."""
+    expired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def probe_entry_points(
     source: Source,
     connection: Connection,
+    user_agent: str,
     scrapy_settings: dict[str, str] | None = None,
-    settings: Settings | None = None,
+    deadline_seconds: float | None = None,
 ) -> ProbeOutcome:
-    """Whether every entry point of `source` answers 304 to its stored validators."""
+    """Whether every entry point of `source` answers 304 to its stored validators.
+
+    Gives up (and says: crawl) after `deadline_seconds`, by default a few download timeouts.
+    """
     overrides = scrapy_settings or {}
     if str(overrides.get("NEWSWATCH_INCREMENTAL", "true")).lower() in ("0", "false", "no"):
         return ProbeOutcome(unchanged=False, reason="incremental crawling is off")
     if source.refresh_known:
         return ProbeOutcome(unchanged=False, reason="the source refreshes known pages")
-    user_agent = overrides.get("USER_AGENT") or (settings or Settings()).resolved_user_agent
+    agent = overrides.get("USER_AGENT") or user_agent
     delay = float(overrides.get("DOWNLOAD_DELAY", source.download_delay))
-    probe = _Probe(source, user_agent, delay)
+    max_crawl_delay = float(overrides.get("NEWSWATCH_MAX_CRAWL_DELAY", MAX_CRAWL_DELAY))
+    budget = (
+        deadline_seconds
+        if deadline_seconds is not None
+        else PROBE_DEADLINE_TIMEOUTS * source.download_timeout
+    )
+    probe = _Probe(source, agent, delay, time.monotonic() + budget, max_crawl_delay)
     try:
         entry_urls = source.entry_urls()
         if source.sitemaps_from_robots:
@@ -137,7 +204,7 @@ def probe_entry_points(
             rules, _ = probe.robots(origin(url))
             if rules is not None and not rules.can_fetch(url, probe.user_agent):
                 return _changed(probe, f"robots.txt forbids {url}")
-            status, _ = probe.get(url, _conditional_headers(validator))
+            status, _ = probe.get(url, conditional_headers(validator))
             if status != 304:
                 return _changed(probe, f"{url} answered {status}")
             probe.outcome.not_modified += 1
@@ -153,12 +220,3 @@ def _changed(probe: _Probe, reason: str) -> ProbeOutcome:
     probe.outcome.unchanged = False
     probe.outcome.reason = reason
     return probe.outcome
-
-
-def _conditional_headers(validator: Validator) -> dict[str, str]:
-    headers = {}
-    if validator.etag:
-        headers["If-None-Match"] = validator.etag
-    if validator.last_modified:
-        headers["If-Modified-Since"] = validator.last_modified
-    return headers

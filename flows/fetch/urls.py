@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
+from functools import cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import tldextract
 
 
 def canonicalize_url(url: str, strip_query_params: list[str] | tuple[str, ...] = ()) -> str:
@@ -35,17 +39,38 @@ def resolve_canonical(
     """
     if canonical_href:
         candidate = urljoin(page_url, canonical_href.strip())
-        if _site(candidate) == _site(page_url):
+        if site(candidate) == site(page_url):
             return canonicalize_url(candidate, strip_query_params)
     return canonicalize_url(page_url, strip_query_params)
 
 
-def _site(url: str) -> str:
-    """The registrable part of a host (naively, its last two labels), so staging subdomains match."""
-    host = (urlsplit(url).hostname or "").lower()
-    if not host or host.replace(".", "").isdigit() or ":" in host:
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    """The public suffix list snapshot bundled with tldextract: never fetched, never cached to
+    disk (no network in tests or runs). Private suffixes count (two github.io blogs are two
+    sites), as in browsers' notion of a site."""
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
+
+
+def site(url: str) -> str:
+    """The registrable domain of the URL's host by the public suffix list (`bbc.co.uk` for
+    `www.bbc.co.uk`), so staging subdomains match and `spam.co.uk` does not. A host under a
+    suffix the list lacks (`.test`) takes its last label as suffix, the list's default rule; an
+    IP address or a bare public suffix stands for itself."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host or "." not in host:
         return host
-    return ".".join(host.split(".")[-2:])
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    parts = _public_suffixes()(host)
+    if parts.top_domain_under_public_suffix:
+        return str(parts.top_domain_under_public_suffix)
+    return host if parts.suffix else ".".join(host.split(".")[-2:])
 
 
 def origin(url: str) -> str:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flows.match.query import validate_query
-from flows.match.watches import _check_searchable, _language
+from flows.match.query import check_with_postgres, validate_query
+from flows.match.watches import _language
 from flows.store.articles import TS_CONFIGS
 from flows.store.db import Connection
 
@@ -40,8 +40,8 @@ class CheckedQuery:
 def check_query(connection: Connection, query: str, language: str | None) -> CheckedQuery:
     """What saving the watch would check (InvalidQuery/WatchError with the reason)."""
     text = validate_query(query)
-    code, ts_config = _language(language)
-    _check_searchable(connection, text, ts_config)
+    code, ts_config = _language(connection, language)
+    check_with_postgres(connection, text, ts_config)
     return CheckedQuery(text, code, ts_config)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flows.match.index import forget_watch
-from flows.match.query import InvalidQuery, validate_email, validate_query
+from flows.match.query import check_with_postgres, validate_email, validate_query
 from flows.store.articles import TS_CONFIGS
 from flows.store.db import Connection
 
@@ -39,7 +39,7 @@ class Watch:
         return self.recipients[0]
 
 
-def _language(language: str | None) -> tuple[str | None, str | None]:
+def _language(connection: Connection, language: str | None) -> tuple[str | None, str | None]:
     """(language code, ts_config) for a watch; None/"any" means each article's own language."""
     if language is None or language.strip().lower() in ("", "any"):
         return None, None
@@ -49,7 +49,12 @@ def _language(language: str | None) -> tuple[str | None, str | None]:
     if code not in TS_CONFIGS:
         known = ", ".join(sorted(TS_CONFIGS))
         raise WatchError(f"unknown language {language!r}: use one of {known}, simple or any")
-    return code, TS_CONFIGS[code]
+    config = TS_CONFIGS[code]
+    if connection.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", (config,)).fetchone():
+        return code, config
+    raise WatchError(
+        f"this Postgres server has no {config!r} text search: upgrade it, or use simple"
+    )
 
 
 def _recipients(emails: str | Iterable[str]) -> list[str]:
@@ -71,18 +76,6 @@ def _mode(mode: str, digest_hour: int) -> None:
         raise WatchError(f"digest hour must be 0-23 (UTC), got {digest_hour}")
 
 
-def _check_searchable(connection: Connection, query: str, ts_config: str | None) -> None:
-    """websearch_to_tsquery keeps nothing of a query made only of stop words ("the OR a")."""
-    configs = [ts_config] if ts_config else ["english", "simple"]
-    for config in configs:
-        row = connection.execute(
-            "SELECT numnode(websearch_to_tsquery(%s::regconfig, %s)) AS nodes", (config, query)
-        ).fetchone()
-        if row is not None and row["nodes"]:
-            return
-    raise InvalidQuery("the query has no searchable words")
-
-
 def add_watch(
     connection: Connection,
     name: str,
@@ -98,9 +91,9 @@ def add_watch(
         raise WatchError("a watch needs a name")
     query = validate_query(query)
     recipients = _recipients(emails)
-    code, ts_config = _language(language)
+    code, ts_config = _language(connection, language)
     _mode(mode, digest_hour)
-    _check_searchable(connection, query, ts_config)
+    check_with_postgres(connection, query, ts_config)
     with connection.transaction():
         inserted = connection.execute(
             """INSERT INTO watches (name, query, language, ts_config, mode, digest_hour)
@@ -127,12 +120,12 @@ def edit_watch(
     """Change what is given; `language="any"` clears the language. Recipients are replaced."""
     current = get_watch(connection, name)
     new_query = validate_query(query) if query is not None else current.query
-    code, ts_config = _language(language if language is not None else current.language)
+    code, ts_config = _language(connection, language if language is not None else current.language)
     new_mode = mode or current.mode
     new_hour = digest_hour if digest_hour is not None else current.digest_hour
     _mode(new_mode, new_hour)
     recipients = _recipients(emails) if emails is not None else None
-    _check_searchable(connection, new_query, ts_config)
+    check_with_postgres(connection, new_query, ts_config)
     with connection.transaction():
         connection.execute(
             """UPDATE watches SET query = %s, language = %s, ts_config = %s::regconfig,

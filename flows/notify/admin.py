@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 from flows.config.settings import Settings
+from flows.notify import sending
 from flows.notify.mailer import Transport, transport_for
 from flows.store import runs as source_runs
 from flows.store.db import Connection
@@ -71,7 +72,7 @@ def idle_source_notice(streak: source_runs.IdleStreak) -> Notice:
     )
 
 
-def compose(notice: Notice, recipient: str, sender: str) -> EmailMessage:
+def compose_message(notice: Notice, recipient: str, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -94,41 +95,22 @@ def queue(connection: Connection, notice: Notice, recipient: str) -> bool:
 
 
 def deliver_pending(connection: Connection, transport: Transport, sender: str) -> list[str]:
-    """Send every unsent notice once (under a row lock, marked in the same transaction)."""
-    sent: list[str] = []
-    ids = [
-        row["id"]
-        for row in connection.execute(
-            "SELECT id FROM admin_notices WHERE sent_at IS NULL ORDER BY id"
-        )
-    ]
-    for notice_id in ids:
-        with connection.transaction():
-            row = connection.execute(
-                """SELECT notice_key, kind, recipient, subject, body FROM admin_notices
-                   WHERE id = %s AND sent_at IS NULL FOR UPDATE SKIP LOCKED""",
-                (notice_id,),
-            ).fetchone()
-            if row is None:
-                continue
-            notice = Notice(row["notice_key"], row["kind"], row["subject"], row["body"])
-            try:
-                location = transport.send(compose(notice, row["recipient"], sender))
-            except (OSError, smtplib.SMTPException) as exc:
-                connection.execute(
-                    """UPDATE admin_notices SET attempts = attempts + 1, last_error = %s
-                       WHERE id = %s""",
-                    (f"{type(exc).__name__}: {exc}", notice_id),
-                )
-                log.warning("admin notice %s not sent: %s", notice.key, exc)
-                continue
-            connection.execute(
-                """UPDATE admin_notices SET sent_at = now(), delivered_via = %s,
-                       attempts = attempts + 1, last_error = NULL WHERE id = %s""",
-                (location, notice_id),
-            )
-        sent.append(notice.key)
-    return sent
+    """Send every unsent notice once; each is marked sent in its own commit (flows.notify.sending)."""
+
+    def compose(conn: Connection, row: dict[str, Any]) -> tuple[EmailMessage, list[str]]:
+        notice = Notice(row["notice_key"], row["kind"], row["subject"], row["body"])
+        return compose_message(notice, row["recipient"], sender), [str(row["recipient"])]
+
+    outcome = sending.send_pending(
+        connection,
+        "admin_notices",
+        "notice_key, kind, recipient, subject, body",
+        compose,
+        transport,
+    )
+    for row, reason in outcome.failed:
+        log.warning("admin notice %s not sent: %s", row["notice_key"], reason)
+    return [str(row["notice_key"]) for row, _ in outcome.sent]
 
 
 def notify(connection: Connection, settings: Settings, notice: Notice) -> bool:
@@ -168,4 +150,5 @@ def send_without_database(settings: Settings, notice: Notice) -> str | None:
     if not settings.admin_email:
         log.warning("no NEWSWATCH_ADMIN_EMAIL set; not sending: %s", notice.subject)
         return None
-    return transport_for(settings).send(compose(notice, settings.admin_email, settings.mail_from))
+    message = compose_message(notice, settings.admin_email, settings.mail_from)
+    return transport_for(settings).send(message, [settings.admin_email])

@@ -7,8 +7,11 @@ rendered and stored with its Message-ID in the same commit that attaches the del
 delivery is in exactly one e-mail and a story reaches a recipient in exactly one Message-ID
 (deliveries are unique per recipient and story).
 
-Sending: under a row lock (concurrent senders skip it), marked sent in the same transaction. SMTP
-down: the e-mail stays unsent and is retried next run. A crash after the server accepted the
+Queueing is per recipient: one recipient whose e-mail cannot be made (a bad address, a page
+value that breaks rendering) is logged and left pending; everyone else's mail goes.
+
+Sending (flows.notify.sending): under a row lock (concurrent senders skip it), each e-mail
+marked sent in its own commit. SMTP down: the e-mail stays unsent and is retried next run. A crash after the server accepted the
 message but before the commit resends the stored bytes once on the next run, with the same
 Message-ID: SMTP has no idempotent submission, so the server sees it twice and the recipient's
 mail system collapses it by Message-ID. The .eml transport overwrites the same file, exactly once.
@@ -16,19 +19,22 @@ mail system collapses it by Message-ID. The .eml transport overwrites the same f
 
 from __future__ import annotations
 
-import smtplib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flows.notify import sending
 from flows.notify.links import LinkMaker, sender_domain
-from flows.notify.mailer import Transport
+from flows.notify.mailer import Transport, message_bytes
 from flows.notify.render import HIGHLIGHT_START, HIGHLIGHT_STOP, AlertItem, render_email
 from flows.store.db import Connection
 
+log = logging.getLogger(__name__)
 _HEADLINE_OPTIONS = (
     f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, "
     'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'
@@ -47,6 +53,7 @@ class DeliveryResult:
 class QueueResult:
     instant: int = 0
     digest: int = 0
+    errors: list[str] = field(default_factory=list)
 
     @property
     def emails(self) -> int:
@@ -103,23 +110,43 @@ def queue_emails(
             else:
                 instant.setdefault(row["recipient"], []).append(row["id"])
         for recipient, delivery_ids in sorted(instant.items()):
-            _create_email(connection, run_id, sender, moment, recipient, delivery_ids, None, links)
-            result.instant += 1
+            if _queue_one(
+                connection, run_id, sender, moment, recipient, delivery_ids, None, result, links
+            ):
+                result.instant += 1
         for recipient, delivery_ids in sorted(digest.items()):
             if recipient not in due_day:
                 continue
-            if _create_email(
-                connection,
-                run_id,
-                sender,
-                moment,
-                recipient,
-                delivery_ids,
-                due_day[recipient],
-                links,
+            day = due_day[recipient]
+            if _queue_one(
+                connection, run_id, sender, moment, recipient, delivery_ids, day, result, links
             ):
                 result.digest += 1
     return result
+
+
+def _queue_one(
+    connection: Connection,
+    run_id: int | None,
+    sender: str,
+    moment: datetime,
+    recipient: str,
+    delivery_ids: list[int],
+    digest_day: date | None,
+    result: QueueResult,
+    links: LinkMaker | None = None,
+) -> bool:
+    """One recipient's e-mail in a savepoint of its own: its failure is that recipient's only."""
+    try:
+        with connection.transaction():
+            return _create_email(
+                connection, run_id, sender, moment, recipient, delivery_ids, digest_day, links
+            )
+    except (ValueError, TypeError, UnicodeError) as exc:
+        reason = f"{recipient}: cannot make the e-mail: {type(exc).__name__}: {exc}"
+        log.warning("%s", reason)
+        result.errors.append(reason)
+        return False
 
 
 def _create_email(
@@ -162,46 +189,50 @@ def _create_email(
         links.for_email(connection, recipient, int(email["id"])) if links else None,
     )
     connection.execute(
-        "UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"])
+        "UPDATE emails SET content = %s WHERE id = %s", (message_bytes(message), email["id"])
     )
     return True
 
 
-def deliver_pending(connection: Connection, transport: Transport, sender: str) -> DeliveryResult:
-    """Send every unsent e-mail (this run's and any left by earlier runs) once."""
-    result = DeliveryResult()
-    pending = [
-        row["id"]
-        for row in connection.execute("SELECT id FROM emails WHERE sent_at IS NULL ORDER BY id")
-    ]
-    for email_id in pending:
-        with connection.transaction():
-            email = connection.execute(
-                """SELECT id, recipient, message_id, created_at, kind, content FROM emails
-                   WHERE id = %s AND sent_at IS NULL FOR UPDATE SKIP LOCKED""",
-                (email_id,),
-            ).fetchone()
-            if email is None:
-                continue  # sent meanwhile, or being sent by a concurrent run
-            message = _stored_message(connection, email, sender)
-            try:
-                location = transport.send(message)
-            except (OSError, smtplib.SMTPException) as exc:
-                connection.execute(
-                    "UPDATE emails SET attempts = attempts + 1, last_error = %s WHERE id = %s",
-                    (f"{type(exc).__name__}: {exc}", email_id),
-                )
-                result.failed += 1
-                result.errors.append(f"{email['recipient']}: {type(exc).__name__}: {exc}")
-                continue
-            connection.execute(
-                """UPDATE emails SET sent_at = now(), delivered_via = %s,
-                       attempts = attempts + 1, last_error = NULL WHERE id = %s""",
-                (location, email_id),
-            )
-        result.sent += 1
-        result.locations.append(location)
+def deliver_pending(
+    connection: Connection,
+    transport: Transport,
+    sender: str,
+    run_id: int | None = None,
+    max_attempts: int = sending.DEFAULT_MAX_ATTEMPTS,
+) -> DeliveryResult:
+    """Send every unsent e-mail (this run's and any left by earlier runs) once; each is marked
+    sent in its own commit (see flows.notify.sending)."""
+
+    def compose(conn: Connection, email: dict[str, Any]) -> tuple[EmailMessage, list[str]]:
+        return _stored_message(conn, email, sender), [str(email["recipient"])]
+
+    outcome = sending.send_pending(
+        connection,
+        "emails",
+        "recipient, message_id, created_at, kind, content",
+        compose,
+        transport,
+        run_id=run_id,
+        max_attempts=max_attempts,
+    )
+    result = DeliveryResult(
+        sent=len(outcome.sent),
+        failed=len(outcome.failed),
+        locations=[location for _, location in outcome.sent],
+        errors=[f"{row['recipient']}: {reason}" for row, reason in outcome.failed],
+    )
+    if outcome.stopped:
+        result.errors.append(f"sending stopped: {outcome.stopped}")
     return result
+
+
+def sent_by_run(connection: Connection, run_id: int) -> int:
+    """E-mails this run sent, whichever attempt of its task sent them."""
+    row = connection.execute(
+        "SELECT count(*) AS n FROM emails WHERE sent_run_id = %s", (run_id,)
+    ).fetchone()
+    return int(row["n"]) if row else 0
 
 
 def _stored_message(connection: Connection, email: dict[str, object], sender: str) -> EmailMessage:
@@ -217,7 +248,7 @@ def _stored_message(connection: Connection, email: dict[str, object], sender: st
             email["kind"] == "digest",
         )
         connection.execute(
-            "UPDATE emails SET content = %s WHERE id = %s", (bytes(message), email["id"])
+            "UPDATE emails SET content = %s WHERE id = %s", (message_bytes(message), email["id"])
         )
         return message
     parsed = message_from_bytes(bytes(content), policy=policy.default)  # type: ignore[call-overload]

@@ -1,13 +1,14 @@
 """Alert e-mails: one per recipient, HTML and plain text, every page value escaped.
 
 Values from pages (titles, publishers, snippets, URLs) never reach a header unflattened (a CR/LF
-cannot start a header) nor HTML unescaped (a `<script>` title stays text); links are only made
+cannot start a header), watch names that are encoded words never reach one at all nor HTML unescaped (a `<script>` title stays text); links are only made
 from http(s) URLs.
 """
 
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -76,9 +77,26 @@ def _watch_names(items: list[AlertItem]) -> list[str]:
     return sorted({_one_line(item.watch_name) for item in items})
 
 
+def header_safe(text: str) -> bool:
+    """Whether `text` may go into a header as it is. The email package decodes RFC 2047
+    encoded words (`=?utf-8?q?...?=`) in header values it is given, so such a name could
+    smuggle a CR/LF (a `Bcc:` line) into the message; control characters are no better."""
+    return "=?" not in text and not any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def _header_names(items: list[AlertItem]) -> str:
+    """Watch names for headers; those that are not header-safe are counted, not quoted."""
+    names = _watch_names(items)
+    safe = [name for name in names if header_safe(name)]
+    others = len(names) - len(safe)
+    if others:
+        safe.append(f"{others} more watch" + ("es" if others > 1 else ""))
+    return ", ".join(safe)
+
+
 def subject_for(items: list[AlertItem], digest: bool = False) -> str:
     noun = "story" if len(items) == 1 else "stories"
-    names = ", ".join(_watch_names(items))
+    names = _header_names(items)
     if digest:
         return _one_line(f"newswatch daily digest: {len(items)} {noun} for {names}")[:200]
     return _one_line(f"newswatch: {len(items)} new {noun} for {names}")[:200]
@@ -115,7 +133,8 @@ def render_email(
     message = EmailMessage()
     message["Subject"] = subject_for(items, digest)
     message["From"] = sender
-    message["To"] = Address(addr_spec=recipient)
+    # A UTF-8 local part (josé@) cannot be an Address here; it goes out with SMTPUTF8.
+    message["To"] = Address(addr_spec=recipient) if recipient.isascii() else recipient
     message["Date"] = format_datetime(created_at)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
@@ -124,7 +143,7 @@ def render_email(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     else:
         message["List-Unsubscribe"] = _list_unsubscribe(sender, items)
-    message["X-Newswatch-Watches"] = ", ".join(_watch_names(items))
+    message["X-Newswatch-Watches"] = _header_names(items)
     # Story ids (ours, not page values): lets an operator or a test audit who was told what.
     message["X-Newswatch-Stories"] = " ".join(str(i) for i in sorted({i.story_id for i in items}))
     message.set_content(_plain_body(items, digest, recipient, links))

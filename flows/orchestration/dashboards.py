@@ -29,6 +29,24 @@ def artifact_prefix(sources: list[str]) -> str:
     return "all-sources"
 
 
+def human_size(count: int) -> str:
+    """Bytes as a person reads them: 999 B, 12.3 kB, 4.5 MB (powers of 1000, as browsers do)."""
+    size = float(count)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def markdown_link(text: str, url: str) -> str:
+    """A link for a table cell or a report (the UI renders cell markdown); page text escaped."""
+    label = re.sub(r"([\\`*_{}\[\]()<>#|!])", r"\\\1", " ".join(text.split())) or url
+    if not url.lower().startswith(("http://", "https://")):
+        return label
+    return f"[{label}]({url.replace(')', '%29').replace(' ', '%20')})"
+
+
 def new_story_rows(connection: Connection, run_id: int) -> list[dict[str, str]]:
     """Articles this run stored first (one per story), newest publication first."""
     rows = connection.execute(
@@ -39,7 +57,7 @@ def new_story_rows(connection: Connection, run_id: int) -> list[dict[str, str]]:
     ).fetchall()
     return [
         {
-            "title": row["title"],
+            "title": markdown_link(row["title"], row["canonical_url"]),
             "publisher": row["publisher"] or "",
             "source": row["source"],
             "language": row["language"],
@@ -77,7 +95,7 @@ def alert_rows(connection: Connection, run_id: int) -> list[dict[str, str]]:
             {
                 "watch": row["watch"],
                 "recipient": row["recipient"],
-                "title": row["title"],
+                "title": markdown_link(row["title"], row["canonical_url"]),
                 "url": row["canonical_url"],
                 "e-mail": status,
             }
@@ -89,9 +107,9 @@ def crawl_stat_rows(stats: list[SourceRunStats]) -> list[dict[str, Any]]:
     return [
         {
             "source": line.source,
-            "crawl": "ok" if line.crawl_ok else "failed",
+            "crawl": "FAILED" if line.failed else "ok",
             "pages": line.pages_fetched,
-            "bytes": line.bytes_received,
+            "size": human_size(line.bytes_received),
             "status codes": ", ".join(f"{code}: {n}" for code, n in line.status_counts.items()),
             "errors": line.errors,
             "skipped": line.skipped,
@@ -108,8 +126,9 @@ def report_markdown(
 ) -> str:
     """The run in a few lines: headline counts, one line per source, the first errors."""
     errors = summary.get("errors") or []
+    outcome = str(summary.get("outcome") or "")
     lines = [
-        f"# newswatch run {summary.get('run_id')}",
+        f"# newswatch run {summary.get('run_id')}" + (f": {outcome}" if outcome else ""),
         "",
         f"**{summary.get('articles_new', 0)} new articles** ({stories} listed under new stories), "
         f"{summary.get('articles_duplicate', 0)} duplicates skipped, "
@@ -122,16 +141,27 @@ def report_markdown(
     ]
     for line in stats:
         lines.append(
-            f"| {line.source} | {'ok' if line.crawl_ok else '**failed**'} | "
+            f"| {line.source} | {'**FAILED**' if line.failed else 'ok'} | "
             f"{line.pages_fetched} | {line.articles_new} | {line.articles_duplicate} | "
             f"{line.errors} | {line.skipped} |"
         )
     if errors:
         lines += ["", "## First errors", ""]
         for error in errors[:10]:
-            where = error.get("url") or error.get("source") or "run"
-            lines.append(f"- `{where}`: {error.get('reason', '')}")
+            url = error.get("url") or ""
+            where = markdown_link(url, url) if url else f"`{error.get('source') or 'run'}`"
+            lines.append(f"- {where}: {error.get('reason', '')}")
     return "\n".join(lines) + "\n"
+
+
+def summary_rows(summary: dict[str, Any]) -> list[dict[str, str]]:
+    keys = (
+        *("outcome", "sources", "failed_sources", "pages_fetched", "articles_new"),
+        *("articles_duplicate", "alerts_new", "watches_matched", "emails_sent"),
+    )
+    rows = [{"measure": key, "value": str(summary.get(key, ""))} for key in keys]
+    rows.append({"measure": "errors", "value": str(len(summary.get("errors") or []))})
+    return rows
 
 
 def publish_run(connection: Connection, summary: dict[str, Any]) -> None:
@@ -145,26 +175,38 @@ def publish_run(connection: Connection, summary: dict[str, Any]) -> None:
     stories = new_story_rows(connection, run_id)
     alerts = alert_rows(connection, run_id)
     stats = source_runs.for_run(connection, run_id)
+    errors = len(summary.get("errors") or [])
+    outcome = str(summary.get("outcome") or "")
+    failed = [line.source for line in stats if line.failed]
+    unsent = sum(1 for row in alerts if not row["e-mail"].startswith("sent "))
     create_table_artifact(
         key=f"{prefix}-new-stories",
         table=stories,
         description=f"Run {run_id}: {len(stories)} new stories"
-        + (f" (first {MAX_TABLE_ROWS})" if len(stories) == MAX_TABLE_ROWS else ""),
+        + (f" (first {MAX_TABLE_ROWS})" if len(stories) == MAX_TABLE_ROWS else "")
+        + f"; {errors} errors in the run",
     )
     create_table_artifact(
         key=f"{prefix}-alerts-sent",
         table=alerts,
-        description=f"Run {run_id}: {len(alerts)} alerts",
+        description=f"Run {run_id}: {len(alerts)} alerts, {unsent} not sent",
     )
     create_table_artifact(
         key=f"{prefix}-crawl-stats",
         table=crawl_stat_rows(stats),
-        description=f"Run {run_id}: per-source crawl statistics",
+        description=f"Run {run_id}: {len(stats)} sources, "
+        + (f"FAILED: {', '.join(failed)}, " if failed else "")
+        + f"{sum(line.errors for line in stats)} errors",
     )
     create_markdown_artifact(
         key=f"{prefix}-run-report",
         markdown=report_markdown(summary, stats, len(stories), len(alerts)),
-        description=f"Run {run_id} report",
+        description=f"Run {run_id}: {outcome or 'report'}, {errors} errors",
+    )
+    create_table_artifact(
+        key="newswatch-run-summary",
+        table=summary_rows(summary),
+        description=f"newswatch run {run_id}: {outcome}, {errors} errors",
     )
 
 
@@ -192,23 +234,31 @@ def progress_percent(values: dict[str, float]) -> float:
 
 
 class CrawlProgress:
-    """A line sink for the crawl child: progress lines move a progress artifact, the rest
-    (Scrapy's log) go to `log_line`. Updates are sent at most every `min_interval` seconds."""
+    """A line sink for the crawl child: progress lines move a progress artifact (and go to
+    `on_values`), the rest (Scrapy's log) go to `log_line`. Updates are sent at most every
+    `min_interval` seconds; 100% only for a crawl that finished, a failed one says so."""
 
     def __init__(
-        self, source: str, log_line: Callable[[str], None], min_interval: float = 2.0
+        self,
+        source: str,
+        log_line: Callable[[str], None],
+        min_interval: float = 2.0,
+        on_values: Callable[[dict[str, float]], None] | None = None,
     ) -> None:
         from prefect.artifacts import create_progress_artifact
 
+        self.source = source
         self.log_line = log_line
+        self.on_values = on_values
         self.min_interval = min_interval
         self.percent = 0.0
+        self.pages = 0
         self._last_update = 0.0
         # Called from sync code, so Prefect's dispatch returns the id, not a coroutine.
         self.artifact_id: UUID = create_progress_artifact(  # type: ignore[assignment]
             progress=0.0,
             key=f"{artifact_prefix([source])}-crawl-progress",
-            description=f"Crawl of {source}: share of its page or time limit used",
+            description=f"Crawl of {source}: running (share of its page or time limit used)",
         )
 
     def __call__(self, line: str) -> None:
@@ -217,16 +267,30 @@ class CrawlProgress:
             self.log_line(line)
             return
         self.percent = progress_percent(values)
+        self.pages = int(values.get("pages", 0))
+        if self.on_values is not None:
+            self.on_values(values)
         now = time.monotonic()
         if now - self._last_update >= self.min_interval:
             self._update(self.percent)
             self._last_update = now
 
-    def finish(self) -> None:
+    def finish(self, errors: int = 0) -> None:
         self.percent = 100.0
-        self._update(100.0)
+        self._update(
+            100.0,
+            f"Crawl of {self.source}: finished, {self.pages} pages, {errors} errors",
+        )
 
-    def _update(self, percent: float) -> None:
+    def fail(self, reason: str) -> None:
+        self._update(
+            self.percent,
+            f"Crawl of {self.source}: FAILED at {self.percent:g}% ({reason[:300]})",
+        )
+
+    def _update(self, percent: float, description: str | None = None) -> None:
         from prefect.artifacts import update_progress_artifact
 
-        update_progress_artifact(artifact_id=self.artifact_id, progress=percent)
+        update_progress_artifact(
+            artifact_id=self.artifact_id, progress=percent, description=description
+        )

@@ -92,15 +92,23 @@ def _status_command(args: argparse.Namespace, settings: Settings) -> int:
     from flows.stack.local import http_ok, status
 
     entries = status(settings)
-    if not entries:
-        print("the stack is not running (start it with: newswatch up)")
-        return 1
+    stack = [entry for entry in entries if entry.name != "embedded-postgres"]
     for entry in entries:
+        if entry.name == "embedded-postgres":
+            print(f"{entry.name:16} pid {entry.pid:<8} {'running':12} data {entry.log.parent}")
+    if not stack:
+        print("the stack is not running (start it with: newswatch up)")
+        if entries:
+            print(
+                "the embedded PostgreSQL keeps running between commands; stop it with: newswatch down"
+            )
+        return 1
+    for entry in stack:
         state = "running" if entry.running else "NOT running"
         print(f"{entry.name:16} pid {entry.pid:<8} {state:12} log {entry.log}")
     healthy = http_ok(f"{settings.prefect_api_url}/health")
     print(f"Prefect API {settings.prefect_api_url}: {'healthy' if healthy else 'not answering'}")
-    return 0 if healthy and all(entry.running for entry in entries) else 1
+    return 0 if healthy and all(entry.running for entry in stack) else 1
 
 
 def _deploy_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,6 +135,10 @@ def _deploy_command(args: argparse.Namespace, settings: Settings) -> int:
     for plan in plans:
         when = plan.schedule.describe() if plan.schedule else "no schedule"
         print(f"deployment {plan.full_name} ({when}, one run at a time)")
+    from flows.orchestration.automations import AUTOMATION_NAME, apply_failure_automation
+
+    apply_failure_automation(settings)
+    print(f"automation {AUTOMATION_NAME!r} (e-mails the admin)")
     if args.run_now:
         for name, run_id in trigger_runs(ids).items():
             print(f"started a run of {name}: {run_id}")

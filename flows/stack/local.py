@@ -91,13 +91,34 @@ def _read_records(settings: Settings) -> dict[str, dict[str, float]]:
     return records
 
 
+EMBEDDED_POSTGRES = "embedded-postgres"
+
+
+def embedded_postgres_pid(pgdata: Path) -> int | None:
+    """The pid of the embedded server running on `pgdata` (whoever started it: `up`, `demo`,
+    `run` or a bench, which leave it running for the next command), else None."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+        if "postgres" in psutil.Process(pid).name():
+            return pid
+    except (OSError, ValueError, IndexError, psutil.Error):
+        pass
+    return None
+
+
 def status(settings: Settings) -> list[ProcessStatus]:
-    return [
+    entries = [
         ProcessStatus(
             name, int(record["pid"]), _live_process(record) is not None, _log(settings, name)
         )
         for name, record in _read_records(settings).items()
     ]
+    pid = embedded_postgres_pid(settings.embedded_pgdata)
+    if pid is not None:
+        entries.append(
+            ProcessStatus(EMBEDDED_POSTGRES, pid, True, settings.embedded_pgdata / "log")
+        )
+    return entries
 
 
 def _log(settings: Settings, name: str) -> Path:
@@ -155,7 +176,10 @@ def _wait_until(
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR, as the servers we start set
+    it: connections of a stopped server in TIME-WAIT do not make the port taken."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -196,7 +220,11 @@ def up(
     say: Callable[[str], None] = print,
 ) -> StackInfo:
     """Start everything, register the deployments, return once the API answers."""
-    running = [entry.name for entry in status(settings) if entry.running]
+    running = [
+        entry.name
+        for entry in status(settings)
+        if entry.running and entry.name != EMBEDDED_POSTGRES
+    ]
     if running:
         raise StackError(
             f"the stack is already running ({', '.join(running)}); `newswatch down` first"
@@ -322,11 +350,14 @@ def down(settings: Settings, timeout: float = 20.0) -> list[str]:
             stopped.append(name)
         _pid_file(settings, name).unlink(missing_ok=True)
     marker = settings.stack_dir / EMBEDDED_MARKER
+    pgdata = settings.embedded_pgdata
     if marker.exists():
         pgdata = Path(json.loads(marker.read_text())["pgdata"])
-        if stop_embedded_postgres(pgdata, timeout):
-            stopped.append("embedded-postgres")
         marker.unlink()
+    # Also the one `demo`, `run` or a bench left running on the data directory's pgdata.
+    for data in dict.fromkeys([pgdata, settings.embedded_pgdata]):
+        if stop_embedded_postgres(data, timeout):
+            stopped.append(EMBEDDED_POSTGRES)
     return stopped
 
 

@@ -3,36 +3,59 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import psutil
 import psycopg
 
 from flows.records import Article, FetchError, RunSummary
 from flows.store.db import Connection
 from flows.store.stories import find_story, record_keys, story_keys
 
-# Postgres text-search configurations by ISO 639-1 code; anything else is matched unstemmed.
+# Every stemming configuration of Postgres's text search (pg_ts_config of Postgres 15 to 18) by
+# ISO 639-1 code; any other language is matched unstemmed ("simple"). A server that lacks one
+# (estonian came with Postgres 17) stores such articles as "simple" (see _INSERT_ARTICLE).
 TS_CONFIGS = {
     "ar": "arabic",
+    "ca": "catalan",
     "da": "danish",
     "de": "german",
     "el": "greek",
     "en": "english",
     "es": "spanish",
+    "et": "estonian",
+    "eu": "basque",
     "fi": "finnish",
     "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
     "hu": "hungarian",
+    "hy": "armenian",
     "id": "indonesian",
     "it": "italian",
     "lt": "lithuanian",
+    "nb": "norwegian",
+    "ne": "nepali",
     "nl": "dutch",
+    "nn": "norwegian",
     "no": "norwegian",
     "pt": "portuguese",
     "ro": "romanian",
     "ru": "russian",
+    "sr": "serbian",
     "sv": "swedish",
+    "ta": "tamil",
     "tr": "turkish",
+    "yi": "yiddish",
 }
+# A configuration by name, or "simple" where the server has none of that name.
+CONFIG_OR_SIMPLE_SQL = (
+    "coalesce((SELECT c.oid::regconfig FROM pg_ts_config c WHERE c.cfgname = %s"
+    " ORDER BY c.cfgnamespace = 'pg_catalog'::regnamespace DESC LIMIT 1), 'simple'::regconfig)"
+)
 
 
 def ts_config_for(language: str) -> str:
@@ -52,11 +75,55 @@ class StoreResult:
 
 
 def start_run(connection: Connection, sources: list[str]) -> int:
+    """A `running` row naming this process, so a later run can tell if it was killed."""
+    me = psutil.Process()
     row = connection.execute(
-        "INSERT INTO runs (sources) VALUES (%s) RETURNING id", (sources,)
+        """INSERT INTO runs (sources, host, pid, process_started) VALUES (%s, %s, %s, %s)
+           RETURNING id""",
+        (sources, socket.gethostname(), me.pid, me.create_time()),
     ).fetchone()
     assert row is not None
     return int(row["id"])
+
+
+def close_abandoned_runs(connection: Connection, scratch_root: Path | None = None) -> list[int]:
+    """Mark `crashed` the runs of this host left `running` by a process that is gone (killed,
+    out of memory, the machine restarted), and remove what they left under `scratch_root`.
+
+    Only this host's runs: another machine's process cannot be checked from here.
+    """
+    rows = connection.execute(
+        "SELECT id, pid, process_started FROM runs WHERE status = 'running' AND host = %s",
+        (socket.gethostname(),),
+    ).fetchall()
+    gone = [int(row["id"]) for row in rows if not _alive(row["pid"], row["process_started"])]
+    if gone:
+        connection.execute(
+            """UPDATE runs SET status = 'crashed', finished_at = now()
+               WHERE id = ANY(%s) AND status = 'running'""",
+            (gone,),
+        )
+    if scratch_root is not None:
+        for run_id in gone:
+            shutil.rmtree(scratch_root / str(run_id), ignore_errors=True)
+    return gone
+
+
+def _alive(pid: int | None, started: float | None) -> bool:
+    if pid is None or started is None:
+        return True  # a row from before runs named their process: leave it alone
+    try:
+        return bool(abs(psutil.Process(pid).create_time() - started) < 1.0)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def articles_of_run(connection: Connection, run_id: int, source: str) -> int:
+    """Articles stored by this run for this source, by every attempt of its task."""
+    row = connection.execute(
+        "SELECT count(*) AS n FROM articles WHERE run_id = %s AND source = %s", (run_id, source)
+    ).fetchone()
+    return int(row["n"]) if row else 0
 
 
 def finish_run(connection: Connection, run_id: int, summary: RunSummary, status: str) -> None:
@@ -89,12 +156,13 @@ def record_errors(connection: Connection, run_id: int, errors: list[FetchError])
         )
 
 
-_INSERT_ARTICLE = """
+_INSERT_ARTICLE = f"""
 WITH new_row AS (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id)
 INSERT INTO articles (id, story_id, source, url, canonical_url, content_hash, title, body,
                       publisher, published_at, language, hashtags, fetched_at, run_id, ts_config,
-                      original_url)
-SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s
+                      authors)
+SELECT id, COALESCE(%s, id), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {CONFIG_OR_SIMPLE_SQL},
+       %s
 FROM new_row
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -148,7 +216,7 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
             article.fetched_at,
             run_id,
             ts_config_for(article.language),
-            article.original_url,
+            list(article.authors),
         ),
     ).fetchone()
     if row is None:

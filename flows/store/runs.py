@@ -1,16 +1,22 @@
-"""Per-source results of each run: crawl statistics for the dashboards, and the run history
-that tells when a source has stored nothing for several runs in a row."""
+"""Run bookkeeping, in one place: what each source's stages reported is added up here into the
+run's summary and the source's line (`source_runs`), for the flow, the benches and a plain
+`scrapy crawl` alike; and the run history that tells when a source has stored nothing for
+several runs in a row."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from flows.fetch.polite import skipped_from_stats, stat_int
+from flows.records import CrawlResult, FetchError, RunSummary
 from flows.store.db import Connection
 
-# Scrapy stats counting requests that were deliberately not fetched.
-SKIP_STATS = ("dupefilter/filtered", "offsite/filtered", "robotstxt/forbidden")
-SKIP_STATS_PREFIX = "newswatch/skipped"
+if TYPE_CHECKING:
+    from flows.extract.pool import ExtractionResult
+    from flows.store.articles import StoreResult
+
 _STATUS_PREFIX = "downloader/response_status_count/"
 
 
@@ -29,30 +35,68 @@ class SourceRunStats:
     articles_duplicate: int = 0
     seconds: float = 0.0
 
+    @property
+    def failed(self) -> bool:
+        """The crawl did not run, or every request it made failed (no answer below 400)."""
+        if not self.crawl_ok:
+            return True
+        answered = sum(n for code, n in self.status_counts.items() if stat_int(code) < 400)
+        return self.errors > 0 and answered == 0
 
-def _as_int(value: object) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return 0
+
+def tally_source(
+    summary: RunSummary,
+    source: str,
+    crawled: CrawlResult | None,
+    extracted: ExtractionResult | None = None,
+    stored: StoreResult | None = None,
+    failures: list[FetchError] | None = None,
+    seconds: float = 0.0,
+    articles_stored: int | None = None,
+) -> tuple[SourceRunStats, list[FetchError]]:
+    """Add one source's share of a run to `summary`; return its line and all its errors.
+
+    `crawled` is None when the crawl itself failed (`failures` says why). `articles_stored`,
+    counted in Postgres, wins over `stored`: a retried task's first attempt stored some too.
+    """
+    errors = list(failures or [])
+    line = SourceRunStats(source=source, crawl_ok=crawled is not None, seconds=seconds)
+    if crawled is not None:
+        line.pages_fetched, line.bytes_received, line.status_counts, line.skipped = crawl_figures(
+            crawled.stats
+        )
+        summary.pages_fetched += line.pages_fetched
+        summary.count_skipped(crawled.skipped or skipped_from_stats(crawled.stats))
+        errors += crawled.errors
+    if extracted is not None:
+        errors += extracted.errors
+        line.articles_duplicate += extracted.duplicates_in_batch
+    if stored is not None:
+        errors += stored.errors
+        line.articles_new += len(stored.new_article_ids)
+        line.articles_duplicate += stored.duplicates
+    if articles_stored is not None:
+        line.articles_new = articles_stored
+    line.errors = len(errors)
+    summary.articles_new += line.articles_new
+    summary.articles_duplicate += line.articles_duplicate
+    summary.errors += errors
+    if line.failed:
+        summary.failed_sources.append(source)
+    return line, errors
 
 
 def crawl_figures(stats: dict[str, object]) -> tuple[int, int, dict[str, int], int]:
     """Pages, bytes, HTTP status counts and skipped requests from a crawl's Scrapy stats."""
     statuses = {
-        key.removeprefix(_STATUS_PREFIX): _as_int(value)
+        key.removeprefix(_STATUS_PREFIX): stat_int(value)
         for key, value in stats.items()
         if key.startswith(_STATUS_PREFIX)
     }
-    skipped = sum(_as_int(stats.get(key)) for key in SKIP_STATS) + sum(
-        _as_int(value) for key, value in stats.items() if key.startswith(SKIP_STATS_PREFIX)
-    )
+    skipped = sum(skipped_from_stats(stats).values())
     return (
-        _as_int(stats.get("response_received_count")),
-        _as_int(stats.get("downloader/response_bytes")),
+        stat_int(stats.get("response_received_count")),
+        stat_int(stats.get("downloader/response_bytes")),
         dict(sorted(statuses.items())),
         skipped,
     )

@@ -8,7 +8,7 @@ key are only candidates: the link is made when the exact shingle Jaccard reaches
 SAME_STORY_JACCARD. The first copy stored represents the story (`story_id` = its id); later
 copies are stored too and point at it.
 
-Parameters, measured on the test site's stories (scripts in tests/test_stories.py): its lightly
+Parameters, measured on the test site's stories (scripts in tests/integration/test_stories.py): its lightly
 edited rewrites have a shingle Jaccard of 0.83-0.85 with their base, distinct stories at most
 0.006. The cut-off is 0.6, far from both. With 42 bands of 3 rows (126 permutations) a pair at
 Jaccard 0.6 shares a band with probability 1 - (1 - 0.6^3)^42 > 0.9999, a pair at 0.05 with
@@ -126,27 +126,6 @@ def story_keys(title: str, body: str, body_words: Sequence[str] | None = None) -
     """An article's band keys; cheap enough for the extraction workers to compute in parallel.
     `body_words`: `words(body)`, when the caller has them already."""
     return tuple(band_keys([*words(title), *(words(body) if body_words is None else body_words)]))
-
-
-def recompute_story_bands(cursor: Any, batch: int = 1000) -> None:
-    """Replace every stored band key with this module's (for migrations that change the hash:
-    keys of two hashes never match, so old articles would no longer be found by their copies)."""
-    cursor.execute("DELETE FROM story_bands")
-    last_id = 0
-    while True:
-        cursor.execute(
-            "SELECT id, title, body FROM articles WHERE id > %s ORDER BY id LIMIT %s",
-            (last_id, batch),
-        )
-        rows = cursor.fetchall()
-        if not rows:
-            return
-        pairs = [(key, row[0]) for row in rows for key in story_keys(row[1], row[2])]
-        cursor.executemany(
-            "INSERT INTO story_bands (band_key, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            pairs,
-        )
-        last_id = rows[-1][0]
 
 
 @dataclass(frozen=True)

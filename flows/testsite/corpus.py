@@ -1,4 +1,5 @@
-"""Serve a page corpus (`html/<id>.html.gz` + `ground-truth.json`) as a website on loopback.
+"""Serve a page corpus (`html/<id>.html.gz` + `ground-truth.json` and/or `segments.json`) as a
+website on loopback.
 
 The benchmark crawls it like any site: `/` links listing pages `/list/<n>`, each linking up to
 `PAGES_PER_LISTING` article pages `/copy/<k>/<id>`, one copy per k in range(repeat), so a crawl
@@ -27,6 +28,8 @@ from flows.testsite.loopback import entity_tag, not_modified, send_not_modified
 
 PAGES_PER_LISTING = 100
 _HTML = "text/html; charset=utf-8"
+# A corpus holds either or both: full bodies (shingle metric) and snippets (snippet metric).
+TRUTH_FILES = ("ground-truth.json", "segments.json")
 ARTICLE_PATH_PATTERN = r"^/copy/[0-9]+/[^/]+$"
 LISTING_PATH_PATTERNS = (r"^/$", r"^/list/[0-9]+$")
 
@@ -40,28 +43,46 @@ def corpus_page_ids(corpus_dir: Path) -> list[str]:
     html_dir = corpus_dir / "html"
     if not html_dir.is_dir():
         raise CorpusError(f"{corpus_dir}: no html/ folder (expected html/<id>.html.gz)")
-    if not (corpus_dir / "ground-truth.json").is_file():
-        raise CorpusError(f"{corpus_dir}: no ground-truth.json")
+    if not any((corpus_dir / name).is_file() for name in TRUTH_FILES):
+        raise CorpusError(f"{corpus_dir}: no ground-truth.json or segments.json")
     ids = sorted(path.name[: -len(".html.gz")] for path in html_dir.glob("*.html.gz"))
     if not ids:
         raise CorpusError(f"{corpus_dir}: html/ holds no <id>.html.gz page")
     return ids
 
 
-def load_ground_truth(corpus_dir: Path) -> dict[str, str]:
-    """`{id: true article body}` from ground-truth.json (missing bodies count as empty)."""
-    path = corpus_dir / "ground-truth.json"
+def _json_object(path: Path, expected: str) -> dict[str, object]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise CorpusError(f"{path}: unreadable: {exc}") from exc
     if not isinstance(raw, dict):
-        raise CorpusError(f"{path}: expected an object mapping ids to {{'articleBody': ...}}")
+        raise CorpusError(f"{path}: expected an object mapping ids to {expected}")
+    return raw
+
+
+def load_ground_truth(corpus_dir: Path) -> dict[str, str]:
+    """`{id: true article body}` from ground-truth.json (missing bodies count as empty)."""
+    raw = _json_object(corpus_dir / "ground-truth.json", "{'articleBody': ...}")
     return {
         str(page_id): str((entry or {}).get("articleBody") or "")
         for page_id, entry in raw.items()
         if isinstance(entry, dict | type(None))
     }
+
+
+def load_segments(corpus_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """`{id: {"with": [...], "without": [...]}}` from segments.json (trafilatura's evaluation
+    layout: snippets a good extraction contains, and boilerplate it must not)."""
+    raw = _json_object(corpus_dir / "segments.json", "{'with': [...], 'without': [...]}")
+    segments: dict[str, dict[str, list[str]]] = {}
+    for page_id, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise CorpusError(f"{corpus_dir / 'segments.json'}: {page_id}: not an object")
+        segments[str(page_id)] = {
+            key: [str(snippet) for snippet in entry.get(key) or []] for key in ("with", "without")
+        }
+    return segments
 
 
 def article_path(page_id: str, copy: int) -> str:

@@ -23,7 +23,7 @@ from tests.support.corpus_fixture import ARTICLES, write_corpus
 def test_bench_pipeline_reports_every_figure(
     settings: object, prefect_api: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = write_corpus(tmp_path / "corpus")
+    corpus = write_corpus(tmp_path / "corpus", ("ground-truth.json", "segments.json"))
     # the bench points the flow at its own database and data dir through the environment
     for name in ("DATABASE_URL", "NEWSWATCH_DATA_DIR"):
         monkeypatch.setenv(name, os.environ[name])
@@ -54,6 +54,11 @@ def test_bench_pipeline_reports_every_figure(
         "f1",
         "precision",
         "recall",
+        "bare_f1",
+        "snippet_f1",
+        "snippet_precision",
+        "snippet_recall",
+        "bare_snippet_f1",
         "peak_rss_mb",
         "rerun_seconds",
         "rerun_new_articles",
@@ -63,6 +68,8 @@ def test_bench_pipeline_reports_every_figure(
     assert figures["articles_new"] == len(ARTICLES)  # the second copy of each is a duplicate
     assert figures["rerun_new_articles"] == 0
     assert figures["f1"] > 0.9
+    # every "with" snippet stored, neither boilerplate line
+    assert figures["snippet_recall"] == 1.0 and figures["snippet_precision"] == 1.0
     assert figures["peak_rss_mb"] > 0
     # The CPU breakdown saw every part of the pipeline work, and the servers beside it.
     cpu = figures["cpu_seconds"]

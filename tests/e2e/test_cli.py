@@ -44,6 +44,13 @@ def newswatch(*args: str, environment: dict[str, str]) -> subprocess.CompletedPr
 def test_demo_twice_on_a_fresh_data_directory(fresh_env: dict[str, str], tmp_path: Path) -> None:
     first = newswatch("demo", "--json", str(tmp_path / "first.json"), environment=fresh_env)
     assert first.returncode == 0, first.stderr[-3000:]
+    # A quiet console: stage lines and the summary, the logs in the file it names.
+    printed_lines = (first.stdout + first.stderr).splitlines()
+    assert len(printed_lines) <= 25, printed_lines
+    (log_line,) = [line for line in printed_lines if "full log: " in line]
+    log_file = Path(log_line.split("full log: ", 1)[1])
+    assert log_file.parent == Path(fresh_env["NEWSWATCH_DATA_DIR"]) / "logs"
+    assert "[scrapy.core.engine] Spider opened" in log_file.read_text(encoding="utf-8")
     summary = json.loads((tmp_path / "first.json").read_text())
     assert summary["articles_new"] > 30 and summary["emails_sent"] >= 3
     assert summary["pages_fetched"] > summary["articles_new"]
@@ -122,3 +129,35 @@ def test_help_explains_every_command(fresh_env: dict[str, str]) -> None:
     assert result.returncode == 0
     for command in ("demo", "run", "watch", "DATABASE_URL", "NEWSWATCH_DATA_DIR"):
         assert command in result.stdout
+
+
+@pytest.mark.slow
+def test_run_with_one_failing_source_exits_with_errors(
+    fresh_env: dict[str, str], tmp_path: Path
+) -> None:
+    from flows.testsite import TestSite
+    from tests.e2e.test_run_states import SLOW_SOURCE
+    from tests.support.drip import DripSite
+
+    with TestSite() as site, DripSite(seconds=60) as slow:
+        shipped = (REPO_ROOT / "sources.toml").read_text(encoding="utf-8")
+        text = shipped.replace("https://www.daily8.com", site.base_url).replace(
+            '"www.daily8.com"', f'"{site.host}"'
+        )
+        sources = tmp_path / "sources.toml"
+        sources.write_text(text + SLOW_SOURCE.format(origin=slow.base_url), encoding="utf-8")
+        result = newswatch(
+            "run",
+            "--sources",
+            str(sources),
+            "--source",
+            "daily8",
+            "--source",
+            "slow",
+            environment=fresh_env,
+        )
+    assert result.returncode == 3, result.stderr[-3000:]  # completed with errors
+    printed = result.stdout + result.stderr
+    assert re.search(r"failed sources\s+slow", result.stdout)
+    assert "run completed with errors; full log: " in result.stdout
+    assert "Traceback" not in printed and len(printed.splitlines()) <= 25, printed

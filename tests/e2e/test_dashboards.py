@@ -51,9 +51,13 @@ def test_report_markdown_lists_sources_and_errors() -> None:
     text = dashboards.report_markdown(summary, stats, stories=9, alerts=3)
     assert text.startswith("# newswatch run 7")
     assert "| daily8 | ok | 12 | 9 | 2 | 1 | 4 |" in text
-    assert "- `http://x/a`: HTTP 500" in text
+    assert "- [http://x/a](http://x/a): HTTP 500" in text  # the URL is a link
     row = dashboards.crawl_stat_rows(stats)[0]
-    assert row["status codes"] == "200: 12" and row["bytes"] == 999
+    assert row["status codes"] == "200: 12" and row["size"] == "999 B"
+    assert row["crawl"] == "ok"
+    failed = SourceRunStats("wire", True, 0, 0, {}, errors=3)  # every request failed
+    assert dashboards.crawl_stat_rows([failed])[0]["crawl"] == "FAILED"
+    assert "| wire | **FAILED** |" in dashboards.report_markdown(summary, [failed], 0, 0)
 
 
 def _sources_file(tmp_path: Path, site: TestSite) -> Path:
@@ -102,13 +106,16 @@ def test_flow_run_publishes_keyed_artifacts(
     distinct_stories = {story.edited_from or story.id for story in test_site.stories}
     assert len(stories) == len(distinct_stories) < summary["articles_new"]
     assert all(row["url"].startswith(test_site.base_url) for row in stories)
+    assert all(
+        row["title"].startswith("[") and f"]({row['url']})" in row["title"] for row in stories
+    )
     alerts = json.loads(by_key["daily8-alerts-sent"].data)
     assert len(alerts) == summary["alerts_new"]
     assert all(row["e-mail"].startswith("sent ") for row in alerts)
     (crawl_row,) = json.loads(by_key["daily8-crawl-stats"].data)
     assert crawl_row["pages"] == summary["pages_fetched"]
     assert crawl_row["status codes"].startswith("200: ")
-    assert crawl_row["bytes"] > 0
+    assert crawl_row["size"].endswith(("kB", "MB"))
     assert by_key["daily8-crawl-progress"].data == 100
     assert f"# newswatch run {summary['run_id']}" in by_key["daily8-run-report"].data
 

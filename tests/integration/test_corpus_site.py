@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.testsite.corpus import CorpusError, CorpusSite, load_ground_truth
+from flows.testsite.corpus import CorpusError, CorpusSite, load_ground_truth, load_segments
 from tests.support.corpus_fixture import ARTICLES, write_corpus
 
 
@@ -52,13 +52,23 @@ def test_layout_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no html/ folder"):
         CorpusSite(tmp_path)
     (tmp_path / "html").mkdir()
-    with pytest.raises(CorpusError, match=r"no ground-truth\.json"):
+    with pytest.raises(CorpusError, match=r"no ground-truth\.json or segments\.json"):
         CorpusSite(tmp_path)
     (tmp_path / "ground-truth.json").write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(CorpusError, match="html/ holds no"):
         CorpusSite(tmp_path)
     with pytest.raises(CorpusError, match="expected an object"):
         load_ground_truth(tmp_path)
+
+
+def test_a_corpus_of_snippets_only_is_a_corpus(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", ("segments.json",))
+    with CorpusSite(corpus) as site:
+        assert site.page_count == len(ARTICLES)
+    segments = load_segments(corpus)
+    assert set(segments) == set(ARTICLES)
+    assert segments["river-1"]["with"][0].startswith("The town engineers opened")
+    assert segments["river-1"]["without"] == ["Most read", "All rights reserved."]
 
 
 def test_ground_truth_bodies(tmp_path: Path) -> None:

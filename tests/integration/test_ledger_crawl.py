@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,16 @@ def test_every_story_is_found_through_feed_sitemap_and_pagination(
     assert "/feed.xml" in paths and "/sitemap-index.xml" in paths and "/sitemaps/news.xml" in paths
     assert "/section/city?page=2" in paths
     assert "/section/city?page=3" not in paths  # past the last page there is no next link
+
+
+def test_published_times_are_kept_to_the_minute(ledger: LedgerRuns, database_url: str) -> None:
+    """Each story page declares its time with an offset (article:published_time): stored exact."""
+    stored = dict(
+        rows(database_url, "SELECT url, published_at FROM articles WHERE source = 'ledger'")
+    )
+    declared = {url: story.date for url, story in ledger.site.story_urls().items()}
+    assert stored == declared
+    assert {when.utcoffset() for when in declared.values()} != {timedelta(0)}
 
 
 def test_boilerplate_is_cut(ledger: LedgerRuns, database_url: str) -> None:

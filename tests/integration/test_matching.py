@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
+from datetime import UTC, datetime
 
 import pytest
 
+from flows.config.sources import Source
+from flows.extract.article import extract_article
 from flows.match import matcher
 from flows.match.index import query_cover
 from flows.match.watches import add_watch
+from flows.records import FetchedPage
 from flows.store import articles as store
 from flows.store import db
 from tests.support import alert_fixtures as fx
@@ -23,7 +28,7 @@ HAND_WRITTEN_QUERIES = [
     "frost -apple",  # excluded word present: no match
     "railway OR orchards",
     "harbour pier tide",
-    "the OR a",  # stop words: empty query in English, words in the 'simple' configuration
+    "the OR railway",  # a stop word in English, a word in the 'simple' configuration
     "-sunday railway",
     "ferry OR -harbour",  # no cover: checked against every article
     '"growers\' cooperative"',
@@ -120,3 +125,62 @@ def test_random_queries_match_like_plain_websearch(clean_db: str) -> None:
 def test_query_cover(tsquery: str, cover: set[str] | None) -> None:
     result = query_cover(tsquery, {"korea": 5, "north": 9, "b": 3, "a": 1})
     assert (None if result is None else set(result)) == cover
+
+
+def test_words_with_combining_marks_match_either_way(clean_db: str) -> None:
+    """A page written with combining accents, a query typed precomposed or not: both match."""
+    paragraph = (
+        "Le café de la gare ferme après soixante ans : la propriétaire part à la retraite "
+        "et personne n'a repris le fonds de commerce, malgré les efforts de la mairie. "
+    ) * 3
+    html = f"<html lang=fr><body><h1>Fermeture</h1><p>{paragraph}</p></body></html>"
+    page = FetchedPage(
+        source="news",
+        url="https://news.example/a/1",
+        status=200,
+        fetched_at=datetime(2026, 11, 28, 12, tzinfo=UTC),
+        body=unicodedata.normalize("NFD", html).encode(),
+        content_type="text/html; charset=utf-8",
+    )
+    article = extract_article(page, Source(name="news", feeds=["https://news.example/rss"]))
+    with db.connect(clean_db) as connection:
+        precomposed = add_watch(connection, "nfc", "café", "desk@example.com")
+        combining = add_watch(connection, "nfd", "cafe\u0301", "desk@example.com")
+        run_id = store.start_run(connection, ["news"])
+        store.store_articles(connection, [article], run_id)
+        matcher.match_new_articles(connection, run_id=run_id)
+        alerted = {row["watch_id"] for row in connection.execute("SELECT watch_id FROM alerts")}
+    assert alerted == {precomposed.id, combining.id}
+
+
+def test_every_postgres_stemming_configuration_has_a_language(clean_db: str) -> None:
+    with db.connect(clean_db) as connection:
+        configs = {row["cfgname"] for row in connection.execute("SELECT cfgname FROM pg_ts_config")}
+    assert len(configs) > 20
+    assert configs - {"simple"} <= set(store.TS_CONFIGS.values())
+
+
+def test_undeclared_german_article_is_matched_stemmed(clean_db: str) -> None:
+    """No lang attribute: the language is read from the text, so "Preis" finds "Preise"."""
+    paragraph = (
+        "Die Stadtwerke erhöhen die Preise für Fernwärme ab März, teilte der Versorger mit. "
+        "Betroffen sind vor allem Mieter in den älteren Vierteln im Norden der Stadt. "
+    ) * 3
+    page = FetchedPage(
+        source="news",
+        url="https://news.example/a/2",
+        status=200,
+        fetched_at=datetime(2026, 11, 28, 12, tzinfo=UTC),
+        body=f"<html><body><h1>Fernwärme</h1><p>{paragraph}</p></body></html>".encode(),
+        content_type="text/html; charset=utf-8",
+    )
+    article = extract_article(page, Source(name="news", feeds=["https://news.example/rss"]))
+    with db.connect(clean_db) as connection:
+        watch = add_watch(connection, "preis", "Preis", "desk@example.com")
+        run_id = store.start_run(connection, ["news"])
+        store.store_articles(connection, [article], run_id)
+        matcher.match_new_articles(connection, run_id=run_id)
+        stored = connection.execute("SELECT ts_config::text AS config FROM articles").fetchone()
+        alerted = [row["watch_id"] for row in connection.execute("SELECT watch_id FROM alerts")]
+    assert stored == {"config": "german"}
+    assert alerted == [watch.id]

@@ -17,16 +17,16 @@ HOSTILE_TITLE = "<script>alert('x')</script> Ferry vote\r\nBcc: victim@example.c
 
 
 def _queued_message(clean_db: str, settings: Settings) -> EmailMessage:
-    hostile = replace(
-        fx.FERRY,
-        title=HOSTILE_TITLE,
-        publisher='Harbour "Herald" <b>',
-        original_url="https://harbour-herald.example/news/ferry?a=1&b=<2>",
-    )
+    hostile = replace(fx.FERRY, title=HOSTILE_TITLE, publisher='Harbour "Herald" <b>')
     with db.connect(clean_db) as connection:
         add_watch(connection, "ferry <watch>", "ferry OR harbour", "analyst@example.com")
         run_id = articles.start_run(connection, ["daily8"])
         articles.store_articles(connection, [hostile, fx.FERRY_REWRITE, fx.ORCHARD], run_id)
+        # The publisher's own URL, in the column the e-mail reads (no source gives one yet).
+        connection.execute(
+            "UPDATE articles SET original_url = %s WHERE canonical_url = %s",
+            ("https://harbour-herald.example/news/ferry?a=1&b=<2>", hostile.canonical_url),
+        )
         matcher.match_new_articles(connection, run_id)
         outbox.queue_emails(connection, run_id, settings.mail_from)
         row = connection.execute("SELECT content FROM emails").fetchone()

@@ -79,6 +79,10 @@ def test_watch_lifecycle(settings: Settings, capsys: pytest.CaptureFixture[str])
             "no searchable words",
         ),
         (["watch", "add", "x", "kursk", "--email", "not-an-address"], "not an e-mail address"),
+        (["watch", "add", "x", "kursk", "--email", "analyst@example"], "not an e-mail address"),
+        (["watch", "add", "x", "kursk or", "--email", "a@example.com"], "OR needs a term"),
+        (["watch", "add", "x", "-sport", "--email", "a@example.com"], "only excludes words"),
+        (["watch", "add", "x", "the OR a", "--email", "a@example.com"], "no searchable words"),
         (
             ["watch", "add", "x", "kursk", "--email", "a@example.com", "--email", "b@"],
             "'b@' is not an e-mail address",
@@ -109,3 +113,15 @@ def test_duplicate_name_refused(settings: Settings, capsys: pytest.CaptureFixtur
     assert _run(capsys, "watch", "add", "k", "Kursk", "--email", "a@example.com")[0] == 0
     code, _, err = _run(capsys, "watch", "add", "k", "Belgorod", "--email", "a@example.com")
     assert code == 2 and "already exists" in err
+
+
+def test_exclusions_need_no_double_dash(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-word` is typed as it is read: a query word, unquoted or not, in add and edit."""
+    code, out, err = _run(capsys, "watch", "add", "k", "Kursk", "-football", "--email", "a@x.org")
+    assert code == 0, err
+    assert "k: Kursk -football  -> a@x.org" in out
+    code, out, err = _run(capsys, "watch", "edit", "k", "--query", "Belgorod", "-sport")
+    assert code == 0, err
+    assert "k: Belgorod -sport  -> a@x.org" in out

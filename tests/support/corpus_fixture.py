@@ -50,7 +50,8 @@ def article_html(title: str, paragraphs: list[str]) -> str:
 </body></html>"""
 
 
-def write_corpus(folder: Path) -> Path:
+def write_corpus(folder: Path, truth_files: tuple[str, ...] = ("ground-truth.json",)) -> Path:
+    """The corpus with full bodies (ground-truth.json), snippets (segments.json), or both."""
     (folder / "html").mkdir(parents=True)
     truth = {}
     for page_id, (title, paragraphs) in ARTICLES.items():
@@ -60,5 +61,12 @@ def write_corpus(folder: Path) -> Path:
             "articleBody": "\n".join(paragraphs),
             "url": f"https://town.example/{page_id}",
         }
-    (folder / "ground-truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    segments = {
+        page_id: {"with": paragraphs[:2], "without": ["Most read", "All rights reserved."]}
+        for page_id, (_, paragraphs) in ARTICLES.items()
+    }
+    if "ground-truth.json" in truth_files:
+        (folder / "ground-truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    if "segments.json" in truth_files:
+        (folder / "segments.json").write_text(json.dumps(segments), encoding="utf-8")
     return folder

@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 import trafilatura
 import trafilatura.xpaths
-from lxml.etree import XPath
+from packaging.requirements import Requirement
+from packaging.version import Version
 from trafilatura.utils import load_html
 
 from flows.config.settings import REPO_ROOT
@@ -28,9 +30,7 @@ from flows.records import FetchedPage
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "sources"
 # The shared corpus, where present (CI has no ../shared): more real pages to compare on.
 SHARED_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "scrapinghub"
-TRANSLATED_FOR = (
-    "2.3.1"  # the trafilatura whose XPath texts flows.extract.fast_selectors translates
-)
+EVERY_ENTRY = {f"{spec.table}[{spec.index}]" for spec in fast_selectors.SELECTORS}
 
 
 def _installed() -> list[tuple[list[Any], int, fast_selectors.FastSelector]]:
@@ -61,19 +61,58 @@ def trafilatura_own_selectors() -> Iterator[None]:
             table[index] = selector
 
 
-def test_every_selector_replaces_its_xpath_on_the_trafilatura_it_was_written_for() -> None:
+def test_installed_trafilatura_is_one_the_selectors_were_written_for() -> None:
+    """Fails on any other trafilatura: there the selectors switch themselves off and every test
+    below would compare trafilatura with itself. Translate the changed XPaths (or drop their
+    selectors), then add the version to WRITTEN_FOR and to pyproject.toml's pin."""
+    assert trafilatura.__version__ in fast_selectors.WRITTEN_FOR
     fast_selectors.install()
-    replaced = set(fast_selectors.active())
-    expected = {f"{spec.table}[{spec.index}]" for spec in fast_selectors.SELECTORS}
-    if trafilatura.__version__ == TRANSLATED_FOR:
-        assert replaced == expected
-    # on any trafilatura, an XPath whose text changed keeps trafilatura's own object
+    assert set(fast_selectors.active()) == EVERY_ENTRY
     for spec in fast_selectors.SELECTORS:
         entry = getattr(trafilatura.xpaths, spec.table)[spec.index]
-        if f"{spec.table}[{spec.index}]" in replaced:
-            assert fast_selectors.path_digest(entry.original.path) == spec.sha256
-        else:
-            assert isinstance(entry, XPath)
+        assert fast_selectors.path_digest(entry.original.path) == spec.sha256
+
+
+def test_pyproject_pins_the_versions_the_selectors_were_written_for() -> None:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (pin,) = [
+        Requirement(line)
+        for line in project["project"]["dependencies"]
+        if Requirement(line).name == "trafilatura"
+    ]
+    written_for = {Version(v) for v in fast_selectors.WRITTEN_FOR}
+    neighbours = set()
+    for version in written_for:
+        major, minor, micro = version.release[:3]
+        neighbours |= {Version(f"{major}.{minor}.{micro + 1}"), Version(f"{major}.{minor + 1}")}
+        neighbours |= {Version(f"{major + 1}.0"), Version(f"{version}.post1")}
+        if micro:
+            neighbours.add(Version(f"{major}.{minor}.{micro - 1}"))
+    for version in written_for | neighbours:
+        assert pin.specifier.contains(version) == (version in written_for), version
+
+
+def test_a_changed_xpath_keeps_trafilaturas_own_and_warns_once() -> None:
+    """A trafilatura whose XPath text differs (as another release's would): that entry stays
+    trafilatura's, the others are replaced, and the process logs one warning naming it."""
+    script = """
+import logging, sys
+from lxml.etree import XPath
+import trafilatura.xpaths as x
+from flows.extract import fast_selectors
+logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")
+x.BODY_XPATH[0] = XPath(x.BODY_XPATH[0].path + "[1]")
+fast_selectors.install()
+fast_selectors.install()
+print(type(x.BODY_XPATH[0]).__name__, len(fast_selectors.active()))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    )
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1, result.stdout
+    assert "BODY_XPATH[0]" in warnings[0] and "OVERALL_DISCARD_XPATH" not in warnings[0]
+    assert result.stdout.splitlines()[-1] == f"XPath {len(EVERY_ENTRY) - 1}"
 
 
 # -- generated pages: every token of the patterns, in attribute orders and nestings -------------
@@ -145,7 +184,7 @@ def test_selectors_agree_with_trafilatura_on_generated_pages(seed: int) -> None:
     tree = load_html(f"<html><head><title>t</title></head><body>{body}</body></html>")
     assert tree is not None
     selectors = _selectors()
-    assert selectors
+    assert len(selectors) == len(fast_selectors.SELECTORS)
     matched_somewhere = 0
     for selector in selectors:
         for context in (tree, tree.getroottree(), tree.find("body")):
@@ -197,7 +236,7 @@ def test_selectors_agree_at_every_call_of_real_extractions() -> None:
     and in trafilatura's other modes, with both selectors answering every call."""
     differences: list[str] = []
     wrappers = _installed()
-    assert wrappers or trafilatura.__version__ != TRANSLATED_FOR
+    assert len(wrappers) == len(fast_selectors.SELECTORS)
     boths = [_Both(selector, differences) for _, _, selector in wrappers]
     try:
         for (table, index, _), both in zip(wrappers, boths, strict=True):
@@ -219,6 +258,7 @@ def test_selectors_agree_at_every_call_of_real_extractions() -> None:
 
 @pytest.mark.integration  # every page of the shared corpus: tens of seconds
 def test_pipeline_bodies_are_the_same_with_trafilaturas_own_selectors() -> None:
+    assert len(_installed()) == len(fast_selectors.SELECTORS)  # else both sides are trafilatura's
     now = datetime(2026, 11, 28, tzinfo=UTC)
     generic = Source(
         name="any",

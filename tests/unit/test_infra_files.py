@@ -122,6 +122,7 @@ def test_dockerfile_copies_what_exists_and_sets_known_env() -> None:
     for name in re.findall(r"\b(NEWSWATCH_[A-Z0-9_]+)=", text):
         assert name in settings_env_names()
     assert f'"--pool", "{Settings().work_pool}"' in text
+    assert "pip install --constraint requirements.lock ." in text  # the tested versions
 
 
 def test_prefect_yaml_matches_the_deployments_code() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.bench.metrics import score_corpus, score_page, shingles
+from flows.bench.metrics import score_corpus, score_page, score_snippets, shingles
 
 
 def test_shingles_are_four_token_runs_counted_as_a_multiset() -> None:
@@ -48,3 +48,23 @@ def test_extra_text_lowers_precision_only() -> None:
     score = score_corpus({"p": "k l m n o Subscribe to our newsletter today"}, {"p": "k l m n o"})
     assert score.recall == pytest.approx(1.0)
     assert score.precision == pytest.approx(2 / 7)  # 7 shingles, 2 of them true
+
+
+def test_snippets_are_counted_over_all_pages_with_whitespace_normalized() -> None:
+    segments = {
+        "a": {"with": ["river  rose\nby a metre", "the mill"], "without": ["Sign up", "Share"]},
+        "b": {"with": ["night opening"], "without": ["Most read"]},
+        "c": {"with": ["never extracted"], "without": []},
+    }
+    predictions = {
+        "a": "The river rose by a metre overnight. Sign up for our newsletter.",
+        "b": "Night opening\tfor the library. Most read",  # snippets are case-sensitive
+    }
+    score = score_snippets(predictions, segments)
+    # a: tp 1 (river), fn 1 (mill), fp 1 (Sign up), tn 1; b: fn 1, fp 1; c: fn 1 (no text)
+    assert (score.tp, score.fn, score.fp, score.tn) == (1, 3, 2, 1)
+    assert score.precision == pytest.approx(1 / 3)
+    assert score.recall == pytest.approx(1 / 4)
+    assert score.f1 == pytest.approx(2 * (1 / 3) * (1 / 4) / (1 / 3 + 1 / 4))
+    assert score.accuracy == pytest.approx(2 / 7)
+    assert score.pages == 3

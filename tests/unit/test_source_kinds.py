@@ -10,8 +10,9 @@ import pytest
 from flows.config.settings import REPO_ROOT
 from flows.config.sources import SourcesFileError, load_sources
 from flows.extract.charset import decode_html
-from spiders.discovery import FeedError, feed_links, robots_sitemaps, sitemap_entries
-from spiders.politeness import retry_after_seconds
+from flows.fetch.polite import retry_after_seconds
+from spiders.discovery import FeedError, robots_sitemaps, sitemap_entries
+from spiders.feeds import feed_links
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -87,7 +88,10 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/
 
 
 def test_feed_links_from_rss_and_atom() -> None:
-    assert feed_links(RSS) == ["https://news.example/story/1", "/story/2"]
+    assert feed_links(RSS, "https://news.example/rss.xml") == [
+        "https://news.example/story/1",
+        "https://news.example/story/2",
+    ]
     assert feed_links(ATOM) == ["https://news.example/story/a", "https://news.example/story/b"]
 
 
@@ -132,7 +136,7 @@ def test_robots_sitemap_lines() -> None:
         ("café".encode("cp1252"), "utf-8", "café", "cp1252"),  # label lies, bytes are cp1252
         (b'<meta charset="koi8-r">' + "мир".encode("koi8-r"), None, "мир", "koi8-r"),
         ("€ sign".encode("cp1252"), "latin-1", "€ sign", "cp1252"),
-        (b"\xef\xbb\xbfbom", None, "bom", "utf-8-sig"),
+        (b"\xef\xbb\xbfbom", None, "bom", "utf-8"),  # the mark is read, not kept
     ],
 )
 def test_charset_decoding(body: bytes, declared: str | None, text: str, encoding: str) -> None:
@@ -146,3 +150,46 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480.0 - 30) == 30.0
     assert retry_after_seconds(b"soon") is None
     assert retry_after_seconds(None) is None
+
+
+def news_sitemap(count: int) -> bytes:
+    """A standard news sitemap of `count` URLs, about 120 bytes each once unpacked."""
+    urls = "".join(
+        f"<url><loc>https://news.example/story/{n:06d}</loc>"
+        f"<news:news><news:title>S{n}</news:title></news:news></url>\n"
+        for n in range(count)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n' + urls + "</urlset>"
+    ).encode()
+
+
+def test_a_full_50000_url_news_sitemap_is_read_whole() -> None:
+    body = news_sitemap(50_000)
+    assert len(body) > 5 * 1024 * 1024  # over the old 5 MiB cap, far under sitemaps.org's 50 MB
+    for packed in (body, gzip.compress(body)):
+        kind, urls = sitemap_entries(packed)
+        assert kind == "urlset" and len(urls) == 50_000
+        assert urls[0] == "https://news.example/story/000000"
+        assert urls[-1] == "https://news.example/story/049999"
+
+
+def test_every_member_of_a_multi_member_gzip_is_read() -> None:
+    body = news_sitemap(300)
+    cut = body.index(b"<url><loc>https://news.example/story/000150")
+    packed = gzip.compress(body[:cut]) + gzip.compress(body[cut:])
+    kind, urls = sitemap_entries(packed)
+    assert kind == "urlset"
+    assert urls == [f"https://news.example/story/{n:06d}" for n in range(300)]
+
+
+def test_truncated_gzip_is_an_error() -> None:
+    with pytest.raises(FeedError, match="truncated"):
+        sitemap_entries(gzip.compress(news_sitemap(50))[:-40])
+
+
+def test_robots_site_map_spelling_and_bom() -> None:
+    robots = "\ufeffSitemap: https://a.example/first.xml\nUser-agent: *\nSite-map: /second.xml\n"
+    assert robots_sitemaps(robots) == ["https://a.example/first.xml", "/second.xml"]

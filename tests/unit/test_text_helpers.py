@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import pytest
 
 from flows.extract.reltime import parse_display_time
+from flows.fetch import urls
 from flows.fetch.urls import canonicalize_url, resolve_canonical
 from flows.match.query import InvalidAddress, InvalidQuery, validate_email, validate_query
 
@@ -58,6 +60,36 @@ def test_canonical_link_trusted_on_same_site_only() -> None:
 
 
 @pytest.mark.parametrize(
+    ("page", "canonical", "trusted"),
+    [
+        ("https://www.bbc.co.uk/news/a-1", "https://spam.co.uk/news/a-1", False),
+        ("https://www.bbc.co.uk/news/a-1", "https://bbc.co.uk/news/a-1", True),
+        ("https://m.news.com.au/a/1", "https://www.news.com.au/a/1", True),
+        ("https://alice.github.io/post", "https://mallory.github.io/post", False),
+        ("https://staging.ledger.test/a", "https://www.ledger.test/a", True),
+        ("https://ledger.test/a", "https://other.test/a", False),
+        ("http://127.0.0.1:8000/a", "http://127.0.0.2:8000/a", False),
+    ],
+)
+def test_same_site_by_the_public_suffix_list(page: str, canonical: str, trusted: bool) -> None:
+    assert (resolve_canonical(page, canonical) == canonicalize_url(canonical)) is trusted
+
+
+def test_public_suffix_list_is_never_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    urls._public_suffixes.cache_clear()
+    assert urls.site("https://www.example.co.uk/x") == "example.co.uk"
+    assert attempts == []
+
+
+@pytest.mark.parametrize(
     "query", ["Kursk", '"north korea" -sport', "Kursk OR Belgorod", "المياه", "-war peace"]
 )
 def test_valid_queries(query: str) -> None:
@@ -72,6 +104,8 @@ def test_valid_queries(query: str) -> None:
         ('"north korea', "unbalanced quote"),
         ("OR Kursk", "OR needs a term"),
         ("Kursk OR", "OR needs a term"),
+        ("kursk or", "OR needs a term"),  # Postgres reads a lower-case "or" as OR too
+        ("or kursk", "OR needs a term"),
         ("Kursk OR OR Belgorod", "OR needs a term"),
         ("-sport", "only excludes"),
         ('-"north korea" -sport', "only excludes"),
@@ -86,8 +120,24 @@ def test_invalid_queries_say_why(query: str, reason: str) -> None:
         validate_query(query)
 
 
+def test_queries_are_stored_nfc() -> None:
+    """A query typed with a combining accent matches bodies stored precomposed (NFC)."""
+    assert validate_query("Cafe\u0301 -Mu\u0308ller") == "Caf\u00e9 -M\u00fcller"
+
+
 def test_email_addresses() -> None:
     assert validate_email(" desk@example.com ") == "desk@example.com"
-    for bad in ("desk", "desk@", "@example.com", "a b@example.com", "x@y@z"):
+    assert validate_email("Desk@Example.COM") == "Desk@example.com"
+    for bad in (
+        "desk",
+        "desk@",
+        "@example.com",
+        "a b@example.com",
+        "x@y@z",
+        "analyst@example",  # no dot: not a domain mail can reach
+        "desk@example..com",
+        "desk@-example.com",
+        "ops@newsroom.local",  # special-use name
+    ):
         with pytest.raises(InvalidAddress):
             validate_email(bad)
