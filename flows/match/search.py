@@ -35,6 +35,16 @@ class CheckedQuery:
     query: str
     language: str | None
     ts_config: str | None
+    configs: tuple[str, ...] = ()  # for ts_config None: the server's (available_configs)
+
+
+def available_configs(connection: Connection) -> tuple[str, ...]:
+    """The configurations of ALL_CONFIGS this server has (older ones lack some languages)."""
+    rows = connection.execute(
+        "SELECT cfgname FROM pg_ts_config WHERE cfgname = ANY(%s) ORDER BY cfgname",
+        (list(ALL_CONFIGS),),
+    ).fetchall()
+    return tuple(str(row["cfgname"]) for row in rows)
 
 
 def check_query(connection: Connection, query: str, language: str | None) -> CheckedQuery:
@@ -42,7 +52,7 @@ def check_query(connection: Connection, query: str, language: str | None) -> Che
     text = validate_query(query)
     code, ts_config = _language(connection, language)
     check_with_postgres(connection, text, ts_config)
-    return CheckedQuery(text, code, ts_config)
+    return CheckedQuery(text, code, ts_config, available_configs(connection))
 
 
 def plain_snippet(snippet: str) -> str:
@@ -51,7 +61,7 @@ def plain_snippet(snippet: str) -> str:
 
 def match_condition(checked: CheckedQuery, alias: str = "a") -> tuple[str, dict[str, Any]]:
     """SQL true for exactly the articles the matcher would match, and its parameters."""
-    configs = [checked.ts_config] if checked.ts_config else list(ALL_CONFIGS)
+    configs = [checked.ts_config] if checked.ts_config else list(checked.configs or ("simple",))
     branches = []
     params: dict[str, Any] = {"match_query": checked.query}
     for index, config in enumerate(configs):
