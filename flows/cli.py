@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.bench.scale",
     "flows.orchestration.fleet_commands",
     "flows.bench.fleet",
+    "flows.web.commands",
 )
 
 EPILOG = """\

@@ -24,7 +24,8 @@ from flows.fetch.crawl import CrawlFailed
 from flows.fetch.crawl_log import CrawlLogRelay
 from flows.match import matcher
 from flows.notify import admin as admin_notices
-from flows.notify import outbox
+from flows.notify import channels, outbox
+from flows.notify.links import LinkMaker
 from flows.notify.mailer import transport_for
 from flows.orchestration import dashboards
 from flows.orchestration.hooks import notify_admin_of_failure
@@ -115,14 +116,19 @@ def match(database_url: str, run_id: int) -> matcher.MatchResult:
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def send_alerts(database_url: str, run_id: int, settings: Settings) -> outbox.DeliveryResult:
     with db.connect(database_url) as connection:
-        outbox.queue_emails(connection, run_id, settings.mail_from)
-        return outbox.deliver_pending(
+        outbox.queue_emails(
+            connection, run_id, settings.mail_from, links=LinkMaker.from_settings(settings)
+        )
+        delivered = outbox.deliver_pending(
             connection,
             transport_for(settings),
             settings.mail_from,
             run_id=run_id,
             max_attempts=settings.max_send_attempts,
         )
+        channels.queue_channel_deliveries(connection)
+        delivered.errors += [f"channel {e}" for e in channels.deliver_channels(connection).errors]
+        return delivered
 
 
 def _run_label(source_names: list[str] | None) -> str:

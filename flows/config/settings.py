@@ -84,6 +84,29 @@ class Settings(BaseSettings):
     poll_policy: Literal["adaptive", "fixed"] = "adaptive"
     poll_fixed_seconds: float = Field(default=900.0, gt=0, description="The fixed policy's.")
 
+    # The web app (flows/web): recipients' pages, editors' accounts, archive, feeds.
+    public_url: str = Field(
+        default="http://127.0.0.1:8790",
+        description="Base of every link in e-mails and feeds (https in production: RFC 8058).",
+    )
+    web_host: str = Field(default="127.0.0.1", description="`newswatch web` binds here.")
+    web_port: int = Field(default=8790, ge=0, le=65535)
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs links and cookies; unset: a random one kept in the data directory.",
+    )
+    web_previous_secret: SecretStr | None = Field(
+        default=None, description="The secret before the last rotation: its links still verify."
+    )
+    web_secure_cookies: bool | None = Field(
+        default=None,
+        description="Secure flag on cookies; unset: on when the public URL is https.",
+    )
+    link_max_age_days: int = Field(default=60, ge=1, description="How long e-mailed links work.")
+    operator_name: str = Field(
+        default="the newswatch operator", description="Who runs this newswatch (mail footers)."
+    )
+
     @cached_property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
@@ -104,6 +127,10 @@ class Settings(BaseSettings):
     @cached_property
     def stack_dir(self) -> Path:
         return self.data_dir / "stack"
+
+    @cached_property
+    def web_secret_file(self) -> Path:
+        return self.data_dir / "web-secret"
 
     @property
     def prefect_api_url(self) -> str:

@@ -25,8 +25,8 @@ RETURNING article_id AS id
 
 # One alert per (watch, story), naming the first matching copy; then one delivery per
 # (recipient, story) for each new alert.
-_MATCH = f"""
-WITH pairs AS ({MATCH_PAIRS_SQL}),
+_MATCH_TEMPLATE = """
+WITH pairs AS ({pairs}),
 new_alerts AS (
     INSERT INTO alerts (watch_id, story_id, article_id, run_id)
     SELECT DISTINCT ON (watch_id, story_id) watch_id, story_id, article_id, %(run_id)s
@@ -47,6 +47,11 @@ SELECT (SELECT count(*) FROM new_alerts) AS alerts,
        (SELECT count(*) FROM new_deliveries) AS deliveries,
        (SELECT count(*) FROM pairs) AS pairs
 """
+_MATCH = _MATCH_TEMPLATE.format(pairs=MATCH_PAIRS_SQL)
+# The same for one watch only (a backfill over stored articles: other watches saw them already).
+_MATCH_ONE_WATCH = _MATCH_TEMPLATE.format(
+    pairs=f"SELECT * FROM ({MATCH_PAIRS_SQL}) every_pair WHERE watch_id = %(watch_id)s"
+)
 
 
 @dataclass
@@ -89,4 +94,38 @@ def match_new_articles(connection: Connection, run_id: int, batch_size: int = 20
         result.pairs += int(row["pairs"])
         watches.update(row["watch_ids"] or [])
     result.watches_matched = len(watches)
+    return result
+
+
+def match_watch_on(
+    connection: Connection, watch_id: int, article_ids: list[int], batch_size: int = 2000
+) -> MatchResult:
+    """Alert one watch on stored articles, as if they had just arrived (backfill).
+
+    Same statement as a run's matching, limited to the watch: the same once-per-story and
+    once-per-recipient guarantees; alerts already made are not made again.
+    """
+    result = MatchResult()
+    for start in range(0, len(article_ids), batch_size):
+        ids = article_ids[start : start + batch_size]
+        with connection.transaction():
+            configs = [
+                row["ts_config"]
+                for row in connection.execute(
+                    "SELECT DISTINCT ts_config::text AS ts_config FROM articles WHERE id = ANY(%s)",
+                    (ids,),
+                )
+            ]
+            ensure_indexed(connection, configs)
+            connection.execute("SET LOCAL enable_nestloop = off")
+            row = connection.execute(
+                _MATCH_ONE_WATCH, {"run_id": None, "ids": ids, "watch_id": watch_id}
+            ).fetchone()
+            connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
+            assert row is not None
+        result.articles_matched += len(ids)
+        result.alerts_new += int(row["alerts"])
+        result.deliveries_new += int(row["deliveries"])
+        result.pairs += int(row["pairs"])
+        result.watches_matched = max(result.watches_matched, int(row["watches"]))
     return result

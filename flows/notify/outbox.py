@@ -20,14 +20,16 @@ mail system collapses it by Message-ID. The .eml transport overwrites the same f
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.notify import sending
+from flows.notify.links import LinkMaker, sender_domain
 from flows.notify.mailer import Transport, message_bytes
 from flows.notify.render import HIGHLIGHT_START, HIGHLIGHT_STOP, AlertItem, render_email
 from flows.store.db import Connection
@@ -58,45 +60,67 @@ class QueueResult:
         return self.instant + self.digest
 
 
+# A recipient's own choices (flows/notify/recipients.py) override each watch's mode, hour and
+# time zone; a paused recipient's deliveries wait, like a muted watch's.
 _PENDING = """
-SELECT d.id, d.recipient, w.mode, w.digest_hour
+SELECT d.id, d.recipient, coalesce(rp.mode, w.mode) AS mode,
+       coalesce(rp.digest_hour, w.digest_hour) AS digest_hour,
+       coalesce(rp.time_zone, w.time_zone) AS time_zone
 FROM deliveries d
 JOIN alerts al ON al.id = d.alert_id
 JOIN watches w ON w.id = al.watch_id
-WHERE d.email_id IS NULL AND NOT w.muted
+LEFT JOIN recipients rp ON rp.email = d.recipient
+WHERE d.email_id IS NULL AND NOT w.muted AND NOT coalesce(rp.paused, false)
 ORDER BY d.id
 FOR UPDATE OF d SKIP LOCKED
 """
 
 
+def _digest_due(moment: datetime, hour: int, time_zone: str) -> date | None:
+    """The recipient's local day if their digest hour has come there, else None."""
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")  # checked when saved; a zone dropped from tzdata falls back
+    local = moment.astimezone(zone)
+    return local.date() if local.hour >= hour else None
+
+
 def queue_emails(
-    connection: Connection, run_id: int | None, sender: str, now: datetime | None = None
+    connection: Connection,
+    run_id: int | None,
+    sender: str,
+    now: datetime | None = None,
+    links: LinkMaker | None = None,
 ) -> QueueResult:
-    """Attach pending deliveries to new e-mails: instant ones now, digests when due at `now`."""
+    """Attach pending deliveries to new e-mails: instant ones now, digests when due at `now`
+    in the recipient's time zone (at most one digest per recipient and local day)."""
     moment = now or datetime.now(UTC)
     result = QueueResult()
     with connection.transaction():
         instant: dict[str, list[int]] = {}
         digest: dict[str, list[int]] = {}
-        due_hour: dict[str, int] = {}
+        due_day: dict[str, date] = {}
         for row in connection.execute(_PENDING).fetchall():
             if row["mode"] == "digest":
                 digest.setdefault(row["recipient"], []).append(row["id"])
-                due_hour[row["recipient"]] = min(
-                    due_hour.get(row["recipient"], 23), int(row["digest_hour"])
-                )
+                day = _digest_due(moment, int(row["digest_hour"]), str(row["time_zone"]))
+                if day is not None and row["recipient"] not in due_day:
+                    due_day[row["recipient"]] = day
             else:
                 instant.setdefault(row["recipient"], []).append(row["id"])
         for recipient, delivery_ids in sorted(instant.items()):
             if _queue_one(
-                connection, run_id, sender, moment, recipient, delivery_ids, None, result
+                connection, run_id, sender, moment, recipient, delivery_ids, None, result, links
             ):
                 result.instant += 1
         for recipient, delivery_ids in sorted(digest.items()):
-            if moment.hour < due_hour[recipient]:
+            if recipient not in due_day:
                 continue
-            day = moment.date()
-            if _queue_one(connection, run_id, sender, moment, recipient, delivery_ids, day, result):
+            day = due_day[recipient]
+            if _queue_one(
+                connection, run_id, sender, moment, recipient, delivery_ids, day, result, links
+            ):
                 result.digest += 1
     return result
 
@@ -108,14 +132,15 @@ def _queue_one(
     moment: datetime,
     recipient: str,
     delivery_ids: list[int],
-    digest_day: object,
+    digest_day: date | None,
     result: QueueResult,
+    links: LinkMaker | None = None,
 ) -> bool:
     """One recipient's e-mail in a savepoint of its own: its failure is that recipient's only."""
     try:
         with connection.transaction():
             return _create_email(
-                connection, run_id, sender, moment, recipient, delivery_ids, digest_day
+                connection, run_id, sender, moment, recipient, delivery_ids, digest_day, links
             )
     except (ValueError, TypeError, UnicodeError) as exc:
         reason = f"{recipient}: cannot make the e-mail: {type(exc).__name__}: {exc}"
@@ -131,10 +156,11 @@ def _create_email(
     moment: datetime,
     recipient: str,
     delivery_ids: list[int],
-    digest_day: object,
+    digest_day: date | None,
+    links: LinkMaker | None = None,
 ) -> bool:
     """One e-mail row with its rendered message; False if today's digest exists already."""
-    message_id = f"<{uuid.uuid4().hex}@newswatch>"
+    message_id = make_msgid(domain=sender_domain(sender))
     email = connection.execute(
         """INSERT INTO emails (recipient, message_id, run_id, created_at, kind, digest_day)
            VALUES (%s, %s, %s, %s, %s, %s)
@@ -160,6 +186,7 @@ def _create_email(
         moment,
         email_items(connection, email["id"]),
         bool(digest_day),
+        links.for_email(connection, recipient, int(email["id"])) if links else None,
     )
     connection.execute(
         "UPDATE emails SET content = %s WHERE id = %s", (message_bytes(message), email["id"])

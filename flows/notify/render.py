@@ -38,6 +38,16 @@ class AlertItem:
     also_carried_by: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class MailLinks:
+    """Where the reader manages their alerts (signed links scoped to their address)."""
+
+    manage_url: str
+    unsubscribe_url: str  # RFC 8058 one-click: a bare POST here leaves every watch of the mail
+    operator: str
+    public_url: str
+
+
 def _one_line(text: str) -> str:
     """Header-safe: a title holding CR/LF must not start a new header."""
     return " ".join(text.split())
@@ -113,8 +123,13 @@ def render_email(
     created_at: datetime,
     items: list[AlertItem],
     digest: bool = False,
+    links: MailLinks | None = None,
 ) -> EmailMessage:
-    """The same rows always give the same message, so a resend after a crash is identical."""
+    """The same rows always give the same message, so a resend after a crash is identical.
+
+    With `links`, the reader gets a "manage" link and one-click unsubscribe (RFC 8058);
+    without, the operator's mailto: and the CLI command to mute a watch (no web app).
+    """
     message = EmailMessage()
     message["Subject"] = subject_for(items, digest)
     message["From"] = sender
@@ -122,12 +137,17 @@ def render_email(
     message["To"] = Address(addr_spec=recipient) if recipient.isascii() else recipient
     message["Date"] = format_datetime(created_at)
     message["Message-ID"] = message_id
-    message["List-Unsubscribe"] = _list_unsubscribe(sender, items)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
+    if links is not None:
+        message["List-Unsubscribe"] = f"<{_one_line(links.unsubscribe_url)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    else:
+        message["List-Unsubscribe"] = _list_unsubscribe(sender, items)
     message["X-Newswatch-Watches"] = _header_names(items)
     # Story ids (ours, not page values): lets an operator or a test audit who was told what.
     message["X-Newswatch-Stories"] = " ".join(str(i) for i in sorted({i.story_id for i in items}))
-    message.set_content(_plain_body(items, digest))
-    message.add_alternative(_html_body(items, digest), subtype="html")
+    message.set_content(_plain_body(items, digest, recipient, links))
+    message.add_alternative(_html_body(items, digest, recipient, links), subtype="html")
     return message
 
 
@@ -142,7 +162,18 @@ def _carriers(item: AlertItem) -> str:
     return ", ".join(_one_line(name) for name in item.also_carried_by)
 
 
-def _plain_body(items: list[AlertItem], digest: bool) -> str:
+def _why(recipient: str, items: list[AlertItem], links: MailLinks) -> str:
+    names = ", ".join(_watch_names(items))
+    noun = "watch" if len(_watch_names(items)) == 1 else "watches"
+    return (
+        f"You get this e-mail because {_one_line(recipient)} is a recipient of the newswatch "
+        f"{noun} {names}, run by {_one_line(links.operator)} at {_one_line(links.public_url)}."
+    )
+
+
+def _plain_body(
+    items: list[AlertItem], digest: bool, recipient: str = "", links: MailLinks | None = None
+) -> str:
     lines: list[str] = ["newswatch daily digest" if digest else "newswatch alert", ""]
     for watch_name, group in _grouped(items).items():
         lines.append(f"Watch: {_one_line(watch_name)}  ({_one_line(group[0].watch_query)})")
@@ -162,8 +193,16 @@ def _plain_body(items: list[AlertItem], digest: bool) -> str:
             if copy:
                 lines.append(f"  {_one_line(item.source or 'aggregator')} copy: {copy}")
             lines.append("")
-        lines.append(f"To stop this watch: {mute_command(watch_name)}")
-        lines.append("")
+        if links is None:
+            lines.append(f"To stop this watch: {mute_command(watch_name)}")
+            lines.append("")
+    if links is not None:
+        lines += [
+            "--",
+            _why(recipient, items, links),
+            f"Your alerts (leave a watch, pause, digest): {_one_line(links.manage_url)}",
+            f"Unsubscribe from all of these: {_one_line(links.unsubscribe_url)}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -201,7 +240,9 @@ def _html_item(item: AlertItem) -> str:
     )
 
 
-def _html_body(items: list[AlertItem], digest: bool) -> str:
+def _html_body(
+    items: list[AlertItem], digest: bool, recipient: str = "", links: MailLinks | None = None
+) -> str:
     esc = html.escape
     heading = "newswatch daily digest" if digest else "newswatch alert"
     parts = [
@@ -216,9 +257,20 @@ def _html_body(items: list[AlertItem], digest: bool) -> str:
             f"<small style='color:#777'>{esc(_one_line(group[0].watch_query))}</small></h2>"
         )
         parts.extend(_html_item(item) for item in group)
+        if links is None:
+            parts.append(
+                "<p style='color:#999;font-size:12px'>To stop this watch: "
+                f"<code>{esc(mute_command(watch_name))}</code></p>"
+            )
+    if links is not None:
         parts.append(
-            "<p style='color:#999;font-size:12px'>To stop this watch: "
-            f"<code>{esc(mute_command(watch_name))}</code></p>"
+            "<hr><p style='color:#666;font-size:12px'>"
+            + esc(_why(recipient, items, links))
+            + "<br>"
+            + _link(links.manage_url, "Your alerts: leave a watch, pause, digest")
+            + " &middot; "
+            + _link(links.unsubscribe_url, "Unsubscribe from all of these")
+            + "</p>"
         )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -64,6 +64,10 @@ def _up_command(args: argparse.Namespace, settings: Settings) -> int:
     print("\nnewswatch stack is up")
     print(f"  Prefect UI        {info.ui_url}")
     print(f"  Prefect API       {info.api_url}")
+    if info.web_url:
+        print(
+            f"  web app           {info.web_url}  (editors: newswatch user add NAME --email ADDR)"
+        )
     print(f"  Prefect database  {info.prefect_database}")
     for name, pid in info.processes.items():
         print(f"  {name:17} pid {pid}")

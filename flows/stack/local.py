@@ -32,6 +32,7 @@ from flows.store import db
 
 SERVER = "prefect-server"
 DEMO_SITE = "demo-site"
+WEB = "web"
 EMBEDDED_MARKER = "embedded-postgres.json"
 
 
@@ -46,6 +47,7 @@ class StackInfo:
     prefect_database: str
     processes: dict[str, int] = field(default_factory=dict)
     demo_site_url: str | None = None
+    web_url: str | None = None
     deployments: list[str] = field(default_factory=list)
     logs_dir: Path | None = None
 
@@ -285,6 +287,17 @@ def _start_processes(
         processes={SERVER: server_pid},
         logs_dir=_logs_dir(settings),
     )
+
+    if not _port_free(settings.web_host, settings.web_port):
+        raise StackError(
+            f"port {settings.web_port} on {settings.web_host} is taken; "
+            "set NEWSWATCH_WEB_PORT to a free one"
+        )
+    web_argv = [python, "-m", "flows.cli", "web", "--host", settings.web_host]
+    info.processes[WEB] = _spawn(settings, WEB, [*web_argv, "--port", str(settings.web_port)], env)
+    web_url = f"http://{settings.web_host}:{settings.web_port}"
+    _wait_until(lambda: http_ok(f"{web_url}/healthz"), 60, WEB, info.processes[WEB], settings)
+    info.web_url = web_url
 
     deploy_args = [python, "-m", "flows.cli", "deploy"]
     if demo:

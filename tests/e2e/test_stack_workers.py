@@ -127,6 +127,7 @@ def test_two_workers_share_the_pool_without_duplicates(
     monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NEWSWATCH_SOURCES_FILE", str(sources_file))
     monkeypatch.setenv("NEWSWATCH_PREFECT_PORT", str(_free_port()))
+    monkeypatch.setenv("NEWSWATCH_WEB_PORT", str(_free_port()))
     monkeypatch.setenv("NEWSWATCH_ADMIN_EMAIL", ADMIN)
     monkeypatch.setenv("NEWSWATCH_RUN_RETRIES", "1")
     monkeypatch.setenv("NEWSWATCH_RUN_RETRY_DELAY_SECONDS", "1")
@@ -139,9 +140,12 @@ def test_two_workers_share_the_pool_without_duplicates(
     try:
         assert {entry.name for entry in stack.status(settings) if entry.running} == {
             "prefect-server",
+            "web",
             "worker-1",
             "worker-2",
         }
+        assert info.web_url == f"http://127.0.0.1:{settings.web_port}"
+        assert stack.http_ok(f"{info.web_url}/healthz")
         with SyncPrefectClient(info.api_url) as client:
             deployments = {
                 name: client.read_deployment_by_name(f"newswatch-monitor/{name}")
@@ -191,7 +195,7 @@ def test_two_workers_share_the_pool_without_duplicates(
                 )
             )
 
-    assert set(stopped) == {"prefect-server", "worker-1", "worker-2"}
+    assert set(stopped) == {"prefect-server", "web", "worker-1", "worker-2"}
     assert stack.status(settings) == []
     assert _processes_of(settings.data_dir) == []
 
