@@ -9,6 +9,9 @@ and story), whichever of their watches matched it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from psycopg.rows import DictRow
 
 from flows.match.index import MATCH_PAIRS_SQL, ensure_indexed
 from flows.store.db import Connection
@@ -76,22 +79,8 @@ def match_new_articles(connection: Connection, run_id: int, batch_size: int = 20
             ids = [row["id"] for row in connection.execute(_CLAIM_BATCH, (batch_size,))]
             if not ids:
                 break
-            configs = [
-                row["ts_config"]
-                for row in connection.execute(
-                    "SELECT DISTINCT ts_config::text AS ts_config FROM articles WHERE id = ANY(%s)",
-                    (ids,),
-                )
-            ]
-            ensure_indexed(connection, configs)
-            connection.execute("SET LOCAL enable_nestloop = off")
-            row = connection.execute(_MATCH, {"run_id": run_id, "ids": ids}).fetchone()
-            connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
-            assert row is not None
-        result.articles_matched += len(ids)
-        result.alerts_new += int(row["alerts"])
-        result.deliveries_new += int(row["deliveries"])
-        result.pairs += int(row["pairs"])
+            row = _match_batch(connection, _MATCH, {"run_id": run_id, "ids": ids})
+        _count(result, ids, row)
         watches.update(row["watch_ids"] or [])
     result.watches_matched = len(watches)
     return result
@@ -109,23 +98,34 @@ def match_watch_on(
     for start in range(0, len(article_ids), batch_size):
         ids = article_ids[start : start + batch_size]
         with connection.transaction():
-            configs = [
-                row["ts_config"]
-                for row in connection.execute(
-                    "SELECT DISTINCT ts_config::text AS ts_config FROM articles WHERE id = ANY(%s)",
-                    (ids,),
-                )
-            ]
-            ensure_indexed(connection, configs)
-            connection.execute("SET LOCAL enable_nestloop = off")
-            row = connection.execute(
-                _MATCH_ONE_WATCH, {"run_id": None, "ids": ids, "watch_id": watch_id}
-            ).fetchone()
-            connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
-            assert row is not None
-        result.articles_matched += len(ids)
-        result.alerts_new += int(row["alerts"])
-        result.deliveries_new += int(row["deliveries"])
-        result.pairs += int(row["pairs"])
+            row = _match_batch(
+                connection, _MATCH_ONE_WATCH, {"run_id": None, "ids": ids, "watch_id": watch_id}
+            )
+        _count(result, ids, row)
         result.watches_matched = max(result.watches_matched, int(row["watches"]))
     return result
+
+
+def _match_batch(connection: Connection, statement: str, params: dict[str, Any]) -> DictRow:
+    """One batch through a matching statement, inside the caller's transaction: the terms of
+    the batch's languages indexed first, and hash joins forced (see _MATCH)."""
+    configs = [
+        row["ts_config"]
+        for row in connection.execute(
+            "SELECT DISTINCT ts_config::text AS ts_config FROM articles WHERE id = ANY(%s)",
+            (params["ids"],),
+        )
+    ]
+    ensure_indexed(connection, configs)
+    connection.execute("SET LOCAL enable_nestloop = off")
+    row = connection.execute(statement, params).fetchone()
+    connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
+    assert row is not None
+    return row
+
+
+def _count(result: MatchResult, ids: list[int], row: DictRow) -> None:
+    result.articles_matched += len(ids)
+    result.alerts_new += int(row["alerts"])
+    result.deliveries_new += int(row["deliveries"])
+    result.pairs += int(row["pairs"])
