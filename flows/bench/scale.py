@@ -140,6 +140,7 @@ LOOKUPS: dict[str, tuple[str, tuple[Any, ...]]] = {
             _NOW,
             None,
             "simple",
+            [],
         ),
     ),
     "existing article by url or text": (
