@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from flows.fetch import history
+from flows.fetch import history, robots_cache
 from flows.records import Validator
 from flows.store.db import Connection
 
@@ -117,6 +117,14 @@ class CrawlState:
 
     def save_validators(self, source: str, validators: list[Validator]) -> int:
         return self._run(lambda connection: history.save_validators(connection, source, validators))
+
+    def cached_robots(self, origin: str) -> tuple[int, bytes] | None:
+        return self._run(lambda connection: robots_cache.load_robots(connection, origin))
+
+    def keep_robots(self, origin: str, status: int, body: bytes, lifetime: float) -> None:
+        self._run(
+            lambda connection: robots_cache.save_robots(connection, origin, status, body, lifetime)
+        )
 
     def close(self) -> None:
         """One crawler is done with it; the connection closes when no crawler uses it."""

@@ -47,6 +47,8 @@ DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 5
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.robots.CachedRobotsTxtMiddleware": 100,
     "spiders.budget.PageBudgetMiddleware": 100,
     "spiders.politeness.CrawlDelayMiddleware": 110,
     "spiders.incremental.ConditionalRequestMiddleware": 540,
@@ -57,6 +59,7 @@ SPIDER_MIDDLEWARES = {
     "spiders.failures.OwnFailureMiddleware": 10,
     "spiders.incremental.KnownUrlMiddleware": 950,
 }
+NEWSWATCH_ROBOTS_CACHE_SECONDS = 3600.0  # robots.txt kept this long when it says nothing
 NEWSWATCH_DB_RECONNECT_SECONDS = 10.0  # a broken crawl database connection is retried this long
 ITEM_PIPELINES = {
     "spiders.pipelines.SpoolPipeline": 100,

@@ -77,7 +77,12 @@ class Settings(BaseSettings):
     demo_site_port: int = Field(default=8793, ge=0, le=65535, description="`up --demo` test site.")
     # The fleet (flows.orchestration.fleet_flow): shards, ticks, leases, the polling policy.
     fleet_shards: int = Field(default=1, ge=1, le=1024, description="Shards of the fleet.")
-    fleet_tick_seconds: float = Field(default=50.0, gt=0, description="How long a tick polls.")
+    fleet_tick_seconds: float = Field(
+        default=50.0, gt=0, description="How long a tick polls, from its scheduled start."
+    )
+    fleet_drain_seconds: float = Field(
+        default=10.0, ge=0, description="How long a tick's last polls may take to finish."
+    )
     fleet_pass_limit: int = Field(default=1000, ge=1, description="Sources per crawl pass.")
     fleet_lease_seconds: float = Field(default=900.0, gt=0)
     fleet_crawl_concurrency: int = Field(default=64, ge=1, description="Sources crawled at once.")

@@ -112,25 +112,7 @@ def run_child(
     database_url: str | None = None,
 ) -> None:
     """Run `python -m spiders.run ARGUMENTS --spool DIR` to its end, raising CrawlFailed."""
-    from flows.config.settings import REPO_ROOT  # here: the extraction workers import this module
-
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "spiders.run", *arguments, "--spool", str(spool_dir)]
-    command += ["-s", f"LOG_FORMAT={CHILD_LOG_FORMAT}"]
-    for name, value in (scrapy_settings or {}).items():
-        command += ["-s", f"{name}={value}"]
-    environment = dict(os.environ, PYTHONUNBUFFERED="1")
-    # glibc raises its mmap threshold each time a large block is freed, after which response
-    # bodies come from the heap and freed ones stay with the process; pinned, the crawl child
-    # keeps only what it holds (docs/benchmarks.md: peak RSS, fourth session).
-    environment.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
-    environment.pop("DATABASE_URL", None)
-    environment.pop("NEWSWATCH_DATABASE_URL", None)
-    if database_url:
-        environment["DATABASE_URL"] = database_url
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
-    )
+    command, environment = child_command(arguments, spool_dir, scrapy_settings, database_url)
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -158,6 +140,35 @@ def run_child(
         raise CrawlFailed(f"{label} exceeded {limit:.0f} s")
     if returncode != 0:
         raise CrawlFailed(f"{label} exited with status {returncode}")
+
+
+def child_command(
+    arguments: list[str],
+    spool_dir: Path,
+    scrapy_settings: dict[str, str] | None,
+    database_url: str | None,
+) -> tuple[list[str], dict[str, str]]:
+    """The crawl child's command line and environment."""
+    from flows.config.settings import REPO_ROOT  # here: the extraction workers import this module
+
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "spiders.run", *arguments, "--spool", str(spool_dir)]
+    command += ["-s", f"LOG_FORMAT={CHILD_LOG_FORMAT}"]
+    for name, value in (scrapy_settings or {}).items():
+        command += ["-s", f"{name}={value}"]
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    # glibc raises its mmap threshold each time a large block is freed, after which response
+    # bodies come from the heap and freed ones stay with the process; pinned, the crawl child
+    # keeps only what it holds (docs/benchmarks.md: peak RSS, fourth session).
+    environment.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
+    environment.pop("DATABASE_URL", None)
+    environment.pop("NEWSWATCH_DATABASE_URL", None)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
+    )
+    return command, environment
 
 
 def _kill_overdue(process: subprocess.Popen[str], overdue: threading.Event) -> None:

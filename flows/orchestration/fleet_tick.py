@@ -1,13 +1,14 @@
-"""One tick of the fleet: claim what is due, crawl it all at once, store, match, alert, reschedule.
+"""One tick of the fleet: claim what falls due, crawl it, store, match, alert, reschedule.
 
 Plain functions over Postgres and the crawl child, no Prefect: the flow (fleet_flow.py) runs a
-tick and publishes what it did; tests and benches call `run_tick` directly. A tick makes passes
-until its time is up: each pass leases the due sources (shards.claim_due), crawls them in one
-Scrapy process with one extraction pool (flows.fetch.fleet), stores articles as they come,
-matches and sends alerts for that pass at once (a story's alert must not wait for the tick's
-end), then records each source's run line, errors and validators, schedules each polled entry
-point (flows.fetch.polling) and gives the leases back. Between passes it sleeps until the next
-source falls due. One broken source is one source's error line, never the tick's failure.
+tick and publishes what it did; tests and benches call `run_tick` directly. A tick is one run
+with one crawl child and one extraction pool (flows.fetch.fleet) for its whole length: every
+second it leases the sources that have fallen due (shards.claim_due) and hands them to the
+child at once; each source's poll is recorded as soon as it is over (run line, errors,
+validators, the next poll of each entry point from flows.fetch.polling) and its lease given
+back, and stories are stored as they are extracted and matched and sent within a second (a
+story's alert must not wait for the tick's end, nor for slower sources). One broken source is
+one source's error line, never the tick's failure.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from pathlib import Path
 from flows.config.settings import Settings
 from flows.config.sources import Source
 from flows.fetch import history, polling
-from flows.fetch.crawl import CrawlFailed
-from flows.fetch.fleet import SourceOutcome, crawl_fleet
+from flows.fetch.fleet import FleetCrawl, SourceOutcome
 from flows.fetch.polite import retry_after_seconds
 from flows.match import matcher
 from flows.notify import outbox
@@ -81,119 +81,175 @@ def run_tick(
     max_seconds: float | None = None,
     max_passes: int | None = None,
     log_line: Callable[[str], None] = print,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> TickSummary:
-    """Poll what is due among `sources` (of `shard_ids`, all when None) for `max_seconds`."""
+    """Poll what falls due among `sources` (of `shard_ids`, all when None) for `max_seconds`
+    (then let the polls under way finish for up to fleet_drain_seconds); at most `max_passes`
+    claims that found something due."""
     deadline = time.monotonic() + (max_seconds or settings.fleet_tick_seconds)
     by_name = {source.name: source for source in sources}
     names = sorted(by_name)
-    owner = shards.lease_owner()
-    summary = TickSummary()
-    mail = transport or transport_for(settings)
+    tick = _Tick(by_name, database_url, settings, transport or transport_for(settings), log_line)
     with db.connect(database_url) as connection:
         shards.sync_sources(connection, sources, settings.fleet_shards)
         polling.ensure_entries(connection, sources)
-    while time.monotonic() < deadline and (max_passes is None or summary.passes < max_passes):
-        with db.connect(database_url) as connection:
-            claimed = shards.claim_due(
-                connection,
-                names,
-                shard_ids,
-                owner,
-                settings.fleet_lease_seconds,
-                settings.fleet_pass_limit,
-            )
-            if not claimed:
-                wait = shards.next_due_in(connection, names, shard_ids)
-        if not claimed:
-            left = deadline - time.monotonic()
-            if wait is None or wait >= left:
-                break
-            sleep(max(wait, 0.5))
-            continue
-        summary.passes += 1
-        _poll_pass(
-            [by_name[name] for name in claimed],
-            database_url,
-            settings,
-            owner,
-            scrapy_settings,
-            mail,
-            summary,
-            log_line,
-        )
-    return summary
-
-
-def _poll_pass(
-    claimed: list[Source],
-    database_url: str,
-    settings: Settings,
-    owner: str,
-    scrapy_settings: dict[str, str] | None,
-    transport: Transport,
-    summary: TickSummary,
-    log_line: Callable[[str], None],
-) -> None:
-    started = time.time()
-    names = [source.name for source in claimed]
-    with db.connect(database_url) as connection:
-        due = polling.due_entries(connection, names, slack_seconds=30.0)
-        run_id = store.start_run(connection, names)
-    polled = [polling.restricted(source, due) for source in claimed]
-    summary.run_ids.append(run_id)
-    log_line(f"run {run_id}: polling {len(polled)} sources")
-    run_summary = RunSummary(run_id=run_id, sources=names)
-    crawl_settings = {
-        "NEWSWATCH_FLEET_CONCURRENCY": str(settings.fleet_crawl_concurrency),
-        **(scrapy_settings or {}),
-    }
-    outcomes: dict[str, SourceOutcome] = {}
-    with (
-        db.connect(database_url) as connection,
-        tempfile.TemporaryDirectory(prefix="newswatch-fleet-") as spool,
-    ):
-
-        def store_batch(batch: list[Article]) -> None:
-            stored = store.store_articles(connection, batch, run_id)
-            connection.commit()
-            run_summary.articles_new += len(stored.new_article_ids)
-            run_summary.articles_duplicate += stored.duplicates
-
-        try:
-            fleet = crawl_fleet(
-                polled,
+        connection.commit()
+        tick.connection = connection
+        crawl_settings = {
+            "NEWSWATCH_FLEET_CONCURRENCY": str(settings.fleet_crawl_concurrency),
+            **(scrapy_settings or {}),
+        }
+        with (
+            tempfile.TemporaryDirectory(prefix="newswatch-fleet-") as spool,
+            FleetCrawl(
+                sources,
                 Path(spool),
                 database_url,
                 workers=settings.extract_workers,
                 log_line=log_line,
                 scrapy_settings=crawl_settings,
-                on_articles=store_batch,
+                on_articles=tick.store_batch,
                 start_method=settings.extract_start_method,
+            ) as crawl,
+        ):
+            next_claim = 0.0
+            while True:
+                now = time.monotonic()
+                claiming = now < deadline and (
+                    max_passes is None or tick.summary.passes < max_passes
+                )
+                if not claiming and (crawl.in_flight == 0 or now >= deadline):
+                    break
+                room = settings.fleet_pass_limit - crawl.in_flight
+                if claiming and now >= next_claim and room > 0:
+                    next_claim = now + CLAIM_EVERY
+                    claimed = shards.claim_due(
+                        connection, names, shard_ids, tick.owner, settings.fleet_lease_seconds, room
+                    )
+                    if claimed:
+                        tick.hand_over(crawl, claimed)
+                    elif crawl.in_flight == 0:
+                        wait = shards.next_due_in(connection, names, shard_ids)
+                        if wait is None or wait >= deadline - now:
+                            break  # nothing falls due in this tick
+                        next_claim = now + max(wait, CLAIM_EVERY)
+                busy = crawl.in_flight > 0
+                tick.finish(crawl.step(0.05 if busy else min(max(next_claim - now, 0.0), 1.0)))
+            tick.finish(crawl.close(settings.fleet_drain_seconds))
+    tick.close()
+    return tick.summary
+
+
+CLAIM_EVERY = 1.0  # seconds between claims while polls are under way
+
+
+class _Tick:
+    """What a tick holds between its claims: its run, its connection, its summary."""
+
+    def __init__(
+        self,
+        by_name: dict[str, Source],
+        database_url: str,
+        settings: Settings,
+        transport: Transport,
+        log_line: Callable[[str], None],
+    ) -> None:
+        self.by_name = by_name
+        self.database_url = database_url
+        self.settings = settings
+        self.transport = transport
+        self.log_line = log_line
+        self.owner = shards.lease_owner()
+        self.summary = TickSummary()
+        self.run_summary = RunSummary()
+        self.run_id: int | None = None
+        self.connection: db.Connection | None = None
+        self.started = time.time()
+        self._alerted_at = 0.0
+        self._unalerted = False
+        self._polled: set[str] = set()
+
+    def hand_over(self, crawl: FleetCrawl, claimed: list[str]) -> None:
+        connection = self.connection
+        assert connection is not None
+        if self.run_id is None:
+            self.run_id = store.start_run(connection, claimed)
+            connection.commit()
+            self.run_summary.run_id = self.run_id
+            self.summary.run_ids.append(self.run_id)
+        self.summary.passes += 1
+        due = polling.due_entries(connection, claimed, slack_seconds=ENTRY_SLACK)
+        for name in claimed:
+            crawl.submit(polling.restricted(self.by_name[name], due))
+            self._polled.add(name)
+
+    def store_batch(self, batch: list[Article]) -> None:
+        connection = self.connection
+        assert connection is not None and self.run_id is not None
+        stored = store.store_articles(connection, batch, self.run_id)
+        connection.commit()
+        self.run_summary.articles_new += len(stored.new_article_ids)
+        self.run_summary.articles_duplicate += stored.duplicates
+        self.summary.articles_new += len(stored.new_article_ids)
+        if stored.new_article_ids:
+            self._unalerted = True
+
+    def finish(self, outcomes: list[SourceOutcome]) -> None:
+        """Record finished polls and give their leases back; alert on what they stored."""
+        connection = self.connection
+        assert connection is not None
+        if outcomes:
+            assert self.run_id is not None
+            results = []
+            for outcome in outcomes:
+                line, result = _record_source(
+                    connection, self.run_id, outcome.source, outcome, self.settings
+                )
+                self.summary.polled.append(line)
+                results.append(result)
+                self.run_summary.pages_fetched += line.pages
+                self.run_summary.errors += outcome.errors
+                if result.error is not None:
+                    self.run_summary.failed_sources.append(outcome.source.name)
+            shards.release(connection, self.owner, results)
+            connection.commit()
+        # A story's alert must not wait for the tick's end, nor for slower sources.
+        if self._unalerted and time.monotonic() - self._alerted_at >= ALERT_EVERY:
+            self._alert()
+
+    def _alert(self) -> None:
+        assert self.run_id is not None
+        self._unalerted = False
+        self._alerted_at = time.monotonic()
+        _alert(
+            self.database_url,
+            self.run_id,
+            self.settings,
+            self.transport,
+            self.run_summary,
+            self.summary,
+        )
+
+    def close(self) -> None:
+        if self.run_id is None:
+            return
+        if self._unalerted:
+            self._alert()
+        self.run_summary.sources = sorted(self._polled)
+        with db.connect(self.database_url) as connection:
+            connection.execute(
+                "UPDATE runs SET sources = %s WHERE id = %s",
+                (self.run_summary.sources, self.run_id),
             )
-            outcomes = fleet.outcomes
-        except CrawlFailed as exc:  # the child could not even start: every source failed
-            summary.errors.append(str(exc))
-    _alert(database_url, run_id, settings, transport, run_summary, summary)
-    with db.connect(database_url) as connection:
-        results = []
-        for source in polled:
-            outcome = outcomes.get(source.name) or SourceOutcome(source, None)
-            line, result = _record_source(connection, run_id, source, outcome, started, settings)
-            summary.polled.append(line)
-            results.append(result)
-            run_summary.pages_fetched += line.pages
-            run_summary.errors += outcome.errors
-            if result.error is not None:
-                run_summary.failed_sources.append(source.name)
-        shards.release(connection, owner, results)
-        store.finish_run(connection, run_id, run_summary, run_summary.outcome)
-    summary.articles_new += run_summary.articles_new
-    log_line(
-        f"run {run_id}: {len(polled)} sources, {run_summary.articles_new} new articles,"
-        f" {run_summary.alerts_new} alerts, {run_summary.emails_sent} e-mails"
-        f" in {time.time() - started:.1f} s"
-    )
+            store.finish_run(connection, self.run_id, self.run_summary, self.run_summary.outcome)
+        self.log_line(
+            f"run {self.run_id}: {len(self.summary.polled)} polls of {len(self._polled)} sources,"
+            f" {self.summary.articles_new} new articles, {self.summary.alerts_new} alerts,"
+            f" {self.summary.emails_sent} e-mails in {time.time() - self.started:.1f} s"
+        )
+
+
+ENTRY_SLACK = 30.0  # an entry point due this soon is polled with its source's due ones
+ALERT_EVERY = 1.0  # seconds; matching and sending at most this often while stories come in
 
 
 def _alert(
@@ -213,9 +269,9 @@ def _alert(
         summary.errors.append(f"alerting: {type(exc).__name__}: {exc}")
         run_summary.alerting_failed = True
         return
-    run_summary.alerts_new = matched.alerts_new
-    run_summary.watches_matched = matched.watches_matched
-    run_summary.emails_sent = delivered.sent
+    run_summary.alerts_new += matched.alerts_new
+    run_summary.watches_matched = max(run_summary.watches_matched, matched.watches_matched)
+    run_summary.emails_sent += delivered.sent
     summary.alerts_new += matched.alerts_new
     summary.emails_sent += delivered.sent
     summary.errors += [f"e-mail: {error}" for error in delivered.errors]
@@ -226,7 +282,6 @@ def _record_source(
     run_id: int,
     source: Source,
     outcome: SourceOutcome,
-    started: float,
     settings: Settings,
 ) -> tuple[SourceTick, shards.PollResult]:
     now = time.time()
@@ -239,11 +294,11 @@ def _record_source(
     line.articles_new = len(outcome.articles)
     line.articles_duplicate = outcome.duplicates_in_batch
     line.errors = len(outcome.errors)
-    line.seconds = now - started
+    line.seconds = outcome.seconds
     store.record_errors(connection, run_id, outcome.errors)
     if outcome.crawl_ok and crawled is not None:
         history.save_validators(connection, source.name, crawled.validators)
-    runs.record(connection, run_id, line, None)
+    runs.add_poll(connection, run_id, line)
     fixed = settings.poll_fixed_seconds if settings.poll_policy == "fixed" else None
     polls = [
         polling.EntryPoll(url, tuple(outcome.published_by_entry.get(url, ())))

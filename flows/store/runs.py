@@ -135,6 +135,40 @@ def record(
     )
 
 
+def add_poll(connection: Connection, run_id: int, stats: SourceRunStats) -> None:
+    """Add one poll of a source to its line for a run: a fleet tick is one run, and polls a
+    busy source more than once."""
+    connection.execute(
+        """INSERT INTO source_runs (run_id, source, crawl_ok, pages_fetched, bytes_received,
+                                    status_counts, errors, skipped, articles_new,
+                                    articles_duplicate, seconds)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (run_id, source) DO UPDATE SET
+               finished_at = now(), crawl_ok = EXCLUDED.crawl_ok,
+               pages_fetched = source_runs.pages_fetched + EXCLUDED.pages_fetched,
+               bytes_received = source_runs.bytes_received + EXCLUDED.bytes_received,
+               status_counts = EXCLUDED.status_counts,
+               errors = source_runs.errors + EXCLUDED.errors,
+               skipped = source_runs.skipped + EXCLUDED.skipped,
+               articles_new = source_runs.articles_new + EXCLUDED.articles_new,
+               articles_duplicate = source_runs.articles_duplicate + EXCLUDED.articles_duplicate,
+               seconds = source_runs.seconds + EXCLUDED.seconds""",
+        (
+            run_id,
+            stats.source,
+            stats.crawl_ok,
+            stats.pages_fetched,
+            stats.bytes_received,
+            json.dumps(stats.status_counts),
+            stats.errors,
+            stats.skipped,
+            stats.articles_new,
+            stats.articles_duplicate,
+            stats.seconds,
+        ),
+    )
+
+
 def for_run(connection: Connection, run_id: int) -> list[SourceRunStats]:
     rows = connection.execute(
         """SELECT source, crawl_ok, pages_fetched, bytes_received, status_counts, errors,

@@ -44,9 +44,11 @@ def test_thousand_sources_in_one_crawl_with_broken_ones(
     site, publishers = thousand
     sources = fleet_sources(publishers, site.port, download_timeout=2.0, retry_times=1)
     assert settings.database_url
+    began = time.monotonic()
     summary = run_tick(
         sources, settings.database_url, settings, max_passes=1, max_seconds=900, log_line=_quiet
     )
+    print(f"a tick over 1000 sources took {time.monotonic() - began:.1f} s")
 
     assert summary.passes == 1 and len(summary.run_ids) == 1  # one crawl for all of them
     assert summary.sources_polled == 1000
@@ -73,13 +75,13 @@ def test_thousand_sources_in_one_crawl_with_broken_ones(
         row[0]: row[1:]
         for row in rows(
             settings.database_url,
-            "SELECT source, error_streak, extract(epoch FROM not_before - now()),"
+            "SELECT source, error_streak, extract(epoch FROM not_before - last_polled_at),"
             " lease_owner FROM source_polls",
         )
     }
     assert all(polls[name][0] == 0 and polls[name][2] is None for name in good)
     assert all(polls[name][0] == 1 for name in broken)
-    assert 60 < float(polls["pub00008"][1]) <= 120  # Retry-After kept for the next tick
+    assert 110 < float(polls["pub00008"][1]) <= 121  # Retry-After kept for the next tick
 
 
 def test_two_ticks_share_the_fleet_without_duplicates(
