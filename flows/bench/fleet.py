@@ -5,15 +5,18 @@ listing plus a news sitemap, all honouring conditional requests, publishing at r
 a few stories a day, a few dozens an hour); a watch matches a known share of stories. The real
 stack runs: a Prefect server of its own, W process workers on one work pool, one tick deployment
 per shard every minute, the shared Postgres, and an SMTP server that timestamps every message it
-accepts. Publishing runs for M minutes, then a grace period lets the last stories through.
+accepts. Each publisher has a small backlog; once every source's first crawl is done (the
+warm-up, reported apart), publishing starts and runs for M minutes, then a grace period lets
+the last stories through. The figures are of that steady state.
 
-The same run is then repeated with the fixed-interval policy, its interval chosen to spend the
-number of requests the adaptive policy spent, on the same publishing plan (same seed, replayed
-from its own start). Figures per policy: time_to_alert p50/p95/max (publication on the site to
+The same run is then repeated with the fixed-interval policy, its interval chosen to spend on
+polls what the adaptive policy spent on polls in its measured time (requests less story pages
+and robots.txt, the same under both), on the same publishing plan (same seed, replayed from
+its own start). Figures per policy: time_to_alert p50/p95/max (publication on the site to
 the e-mail accepted by the sink), stories_published, stories_alerted, missed, duplicates,
 requests_per_source_hour, cpu_share (CPU of the workers, flow runs, crawl children and
-extraction workers over the wall time of all cores; the Prefect server, the Postgres server and
-the simulated sites are measured apart or not at all), peak_rss_mb (of the same processes).
+extraction workers over the wall time of all cores; the Prefect server is added in
+cpu_share_with_prefect_server; the Postgres server and the simulated sites are not counted), peak_rss_mb (of the same processes).
 """
 
 from __future__ import annotations
@@ -57,6 +60,20 @@ def register(commands: Any, bench_commands: Any) -> None:
         type=float,
         help="fixed policy's interval (default: spend what the adaptive policy spent)",
     )
+    bench.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="REQUESTS",
+        help="the adaptive policy's requests per source-hour (default NEWSWATCH_POLL_BUDGET)",
+    )
+    bench.add_argument(
+        "--warm-up",
+        type=float,
+        default=20.0,
+        metavar="MIN",
+        help="longest wait for every source's first crawl before publishing starts",
+    )
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures here")
     bench.set_defaults(handler=_bench_command)
 
@@ -79,11 +96,7 @@ def _bench_command(args: argparse.Namespace, settings: Settings) -> int:
         _print("adaptive", adaptive)
         _write(args.json, figures)
     if args.policy in ("both", "fixed"):
-        interval = args.fixed_seconds or (
-            fixed_interval_for(adaptive, args.sources, args.minutes + args.grace)
-            if adaptive
-            else 300.0
-        )
+        interval = args.fixed_seconds or (fixed_interval_for(adaptive) if adaptive else 300.0)
         fixed = run_phase(settings, args, shards, "fixed", interval)
         fixed["interval_seconds"] = round(interval, 1)
         figures["fixed"] = fixed
@@ -101,13 +114,12 @@ def _write(path: Path | None, figures: dict[str, Any]) -> None:
         path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
 
-def fixed_interval_for(adaptive: dict[str, Any], sources: int, minutes: float) -> float:
-    """The fixed interval that spends the adaptive policy's requests on polls: its requests
-    less the story pages (the same under both), over what one poll of a source costs."""
-    poll_requests = max(int(adaptive["requests"]) - int(adaptive["article_requests"]), sources)
-    per_poll = float(adaptive["requests_per_poll"])
-    polls_per_source = max(poll_requests / per_poll / sources, 1.0)
-    return float(minutes * 60 / polls_per_source)
+def fixed_interval_for(adaptive: dict[str, Any]) -> float:
+    """The fixed interval that spends what the adaptive policy spent on polls (its requests
+    less story pages and robots.txt, which are the same under both): every entry point polled
+    once an interval over the same measured time."""
+    poll_requests = max(int(adaptive["poll_requests"]), 1)
+    return float(adaptive["wall_seconds"]) * int(adaptive["entry_points"]) / poll_requests
 
 
 def _print(label: str, figures: dict[str, Any]) -> None:
@@ -164,8 +176,12 @@ def run_phase(
         stack.callback(sink.controller.stop)
         server = PrefectServer(scratch / "prefect", timeout=600.0)  # slow on a loaded machine
         stack.callback(server.close)
-        start = time.time() + 30  # publishing starts once deployments and workers are up
-        publishers = plan_fleet(args.sources, start, args.minutes, seed=args.seed)
+        # Planned an hour ahead, then moved to start once every source's first crawl is done:
+        # the figures are the steady state, the first crawl (each publisher's backlog) apart.
+        planned = time.time() + 3600
+        publishers = plan_fleet(
+            args.sources, planned, args.minutes, seed=args.seed, backlog_before=time.time()
+        )
         site = FleetSite(publishers).start()
         stack.callback(site.stop)
         sources = fleet_sources(publishers, site.port)
@@ -178,17 +194,30 @@ def run_phase(
 
         with db.connect(database_url) as connection:
             add_watch(connection, "fleet-bench", MATCH_WORD, [RECIPIENT])
-        environment = _environment(server.api_url, database_url, sources_file, sink, policy, fixed)
+        environment = _environment(
+            server.api_url, database_url, sources_file, sink, policy, fixed, args.budget
+        )
         environment["NEWSWATCH_FLEET_SHARDS"] = str(shards)
         _deploy(environment, shards, sources_file)
-        sampler = stack.enter_context(ProcessSampler(exclude=_excluded, interval=0.5))
+        sampler = stack.enter_context(ProcessSampler(exclude=_excluded, interval=1.0))
+        warm_up_began = time.monotonic()
         workers = [_worker(environment, index, scratch) for index in range(args.workers)]
         stack.callback(_stop_workers, workers)
-        # The clock starts when publishing does; the first tick's backlog crawl is part of it.
+        _wait_for_first_crawls(database_url, len(sources), workers, timeout=args.warm_up * 60)
+        warm_up = {
+            "seconds": round(time.monotonic() - warm_up_began, 1),
+            "requests": sum(site.requests.values()),
+            "article_requests": sum(site.article_requests.values()),
+        }
+        start = time.time() + 5
+        for publisher in publishers:
+            publisher.postpone(planned - 1, start - planned)
         time.sleep(max(start - time.time(), 0))
         sampler.mark_cpu()
-        site.requests.clear()
-        article_requests_before = len(site.first_fetch)
+        with site.lock:
+            site.requests.clear()
+            site.article_requests.clear()
+            site.robots_requests.clear()
         began = time.monotonic()
         time.sleep(args.minutes * 60)
         end_of_publishing = time.time()
@@ -201,31 +230,41 @@ def run_phase(
         peaks = dict(sampler.peaks_mb)
         requests = sum(site.requests.values())
         article_requests = sum(site.article_requests.values())
+        robots_requests = sum(site.robots_requests.values())
         _stop_workers(workers)
         with db.connect(database_url) as connection:
             polls = connection.execute(
-                "SELECT coalesce(sum(polls), 0) AS n FROM source_polls"
+                "SELECT coalesce(sum(polls), 0) AS n FROM entry_polls"
             ).fetchone()
+            entry_points = connection.execute("SELECT count(*) AS n FROM entry_polls").fetchone()
         figures = _figures(publishers, site, sink, matching, start, end_of_publishing)
-        pipeline_cpu = sum(v for k, v in cpu.items() if k in ("crawl", "extraction", "flow"))
+        # The bench process itself ("flow": it serves the simulated sites and the SMTP sink)
+        # and the sampler are not the monitor; the Prefect server is counted apart.
+        monitor_cpu = sum(
+            v for k, v in cpu.items() if k not in ("flow", "sampler", "prefect-server")
+        )
+        cores = psutil.cpu_count() or 1
+        poll_requests = requests - article_requests - robots_requests
         figures.update(
             {
                 "policy": policy,
+                "warm_up": warm_up,
                 "wall_seconds": round(wall, 1),
                 "requests": requests,
                 "article_requests": article_requests,
+                "robots_requests": robots_requests,
+                "poll_requests": poll_requests,
+                "entry_points": int(entry_points["n"]) if entry_points else 0,
                 "requests_per_source_hour": round(requests / args.sources / (wall / 3600), 1),
-                "polls": int(polls["n"]) if polls else 0,
-                "requests_per_poll": round(
-                    (requests - article_requests) / max(int(polls["n"]) if polls else 1, 1), 2
-                ),
+                "entry_polls_total": int(polls["n"]) if polls else 0,
                 "cpu_seconds": cpu,
-                "cpu_share": round(
-                    (pipeline_cpu - cpu.get("flow", 0.0)) / (wall * (psutil.cpu_count() or 1)), 3
+                "cpu_share": round(monitor_cpu / (wall * cores), 3),
+                "cpu_share_with_prefect_server": round(
+                    (monitor_cpu + cpu.get("prefect-server", 0.0)) / (wall * cores), 3
                 ),
                 "peak_rss_mb": round(peaks.get("pipeline", 0.0), 1),
                 "prefect_server_peak_rss_mb": round(peaks.get("prefect-server", 0.0), 1),
-                "stories_fetched_before_start": article_requests_before,
+                "load_average_at_end": [round(v, 2) for v in psutil.getloadavg()],
             }
         )
         return figures
@@ -245,6 +284,7 @@ def _environment(
     sink: _Sink,
     policy: str,
     fixed: float | None,
+    budget: float | None,
 ) -> dict[str, str]:
     environment = dict(
         os.environ,
@@ -258,9 +298,10 @@ def _environment(
         NEWSWATCH_SMTP_PORT=str(sink.port),
         NEWSWATCH_SMTP_SECURITY="none",
         NEWSWATCH_POLL_POLICY=policy,
-        NEWSWATCH_FLEET_TICK_SECONDS="45",
         NEWSWATCH_EXTRACT_WORKERS="2",
     )
+    if budget:
+        environment["NEWSWATCH_POLL_BUDGET"] = f"{budget:g}"
     if fixed:
         environment["NEWSWATCH_POLL_FIXED_SECONDS"] = f"{fixed:g}"
     return environment
@@ -272,6 +313,28 @@ def _deploy(environment: dict[str, str], shards: int, sources_file: Path) -> Non
     done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"deploying the fleet failed:\n{done.stderr[-2000:]}")
+
+
+def _wait_for_first_crawls(
+    database_url: str, sources: int, workers: list[subprocess.Popen[bytes]], timeout: float
+) -> None:
+    """Until every source has been polled once (its backlog crawled), or raise."""
+    from flows.store import db
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.connect(database_url) as connection:
+            row = connection.execute(
+                "SELECT count(*) AS n FROM source_polls WHERE polls > 0"
+            ).fetchone()
+        polled = int(row["n"]) if row else 0
+        if polled >= sources:
+            return
+        if any(worker.poll() is not None for worker in workers):
+            raise RuntimeError("a worker exited during the warm-up")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"warm-up: only {polled} of {sources} sources polled in time")
+        time.sleep(2)
 
 
 def _worker(environment: dict[str, str], index: int, scratch: Path) -> subprocess.Popen[bytes]:

@@ -105,7 +105,12 @@ def pipeline_part(process: psutil.Process) -> str | None:
     command = process.cmdline()
     if not command:
         return None
-    return "crawl" if "spiders.run" in command else "extraction"
+    if "spiders.run" in command:
+        return "crawl"
+    joined = " ".join(command)
+    if "prefect" in joined and ("worker" in joined or "engine" in joined):
+        return "prefect-worker"  # a worker, or a flow run it started (the tick itself)
+    return "extraction"
 
 
 def _descendants(root: int, children: dict[int, list[int]]) -> list[int]:

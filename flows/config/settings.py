@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # The fleet (flows.orchestration.fleet_flow): shards, ticks, leases, the polling policy.
     fleet_shards: int = Field(default=1, ge=1, le=1024, description="Shards of the fleet.")
     fleet_tick_seconds: float = Field(
-        default=50.0, gt=0, description="How long a tick polls, from its scheduled start."
+        default=65.0, gt=0, description="How long a tick polls, from its scheduled start."
     )
     fleet_drain_seconds: float = Field(
         default=10.0, ge=0, description="How long a tick's last polls may take to finish."
@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     fleet_crawl_concurrency: int = Field(default=64, ge=1, description="Sources crawled at once.")
     poll_policy: Literal["adaptive", "fixed"] = "adaptive"
     poll_fixed_seconds: float = Field(default=900.0, gt=0, description="The fixed policy's.")
+    poll_budget: float | None = Field(
+        default=25.0,
+        gt=0,
+        description="Requests per source-hour the adaptive policy shares out over the fleet "
+        "(flows.fetch.poll_budget); unset: two polls per expected story, nothing more.",
+    )
 
     # The web app (flows/web): recipients' pages, editors' accounts, archive, feeds.
     public_url: str = Field(

@@ -26,6 +26,7 @@ POLLS_PER_STORY = 2.0
 RECENT_KEPT = 10  # newest stated publication times kept per entry point
 HOURLY_HISTORY_MIN = 48  # stories counted by hour before hour of day weighs in
 JITTER = 0.1  # +- share of the interval
+RATE_WHEN_NONE = 1.0 / 86400  # stories a second assumed of an entry point that never brought one
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,24 @@ def next_interval(
         base = 1.0 / (POLLS_PER_STORY * rate * hour_weight(history, hour))
     jitter = 1.0 + (rng or random).uniform(-JITTER, JITTER)
     return min(max(base * jitter, floor), ceiling)
+
+
+def budgeted_interval(
+    history: EntryHistory,
+    floor: float,
+    ceiling: float,
+    now: float,
+    scale: float,
+    rng: random.Random | None = None,
+) -> float:
+    """The square-root rule's interval (flows.fetch.poll_budget), jittered, within bounds."""
+    from flows.fetch.poll_budget import interval_for
+
+    rate = story_rate(history, now)
+    hour = datetime.fromtimestamp(now, UTC).hour
+    expected = (rate if rate is not None else RATE_WHEN_NONE) * hour_weight(history, hour)
+    jitter = 1.0 + (rng or random).uniform(-JITTER, JITTER)
+    return min(max(interval_for(expected, scale, floor, ceiling) * jitter, floor), ceiling)
 
 
 def fixed_interval(seconds: float, rng: random.Random | None = None) -> float:
@@ -136,6 +155,7 @@ def record_entry_polls(
     polls: Iterable[EntryPoll],
     now: float,
     fixed_seconds: float | None = None,
+    scale: float | None = None,
 ) -> float | None:
     """Store each poll and schedule its entry point; return the source's earliest next poll
     (epoch seconds), or None when nothing was polled."""
@@ -151,11 +171,13 @@ def record_entry_polls(
             by_hour[datetime.fromtimestamp(moment, UTC).hour] += 1
         recent = sorted(set(recent) | set(poll.published))[-RECENT_KEPT:]
         history = EntryHistory(recent, by_hour)
-        interval = (
-            fixed_interval(fixed_seconds)
-            if fixed_seconds
-            else next_interval(history, source.poll_min_seconds, source.poll_max_seconds, now)
-        )
+        floor, ceiling = source.poll_min_seconds, source.poll_max_seconds
+        if fixed_seconds:
+            interval = fixed_interval(fixed_seconds)
+        elif scale is not None:
+            interval = budgeted_interval(history, floor, ceiling, now, scale)
+        else:
+            interval = next_interval(history, floor, ceiling, now)
         news = bool(poll.published)
         connection.execute(
             """INSERT INTO entry_polls AS e (url, source, interval_seconds, next_poll_at,

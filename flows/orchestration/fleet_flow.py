@@ -1,9 +1,12 @@
 """The fleet's Prefect flow and deployments: a short tick every minute per shard.
 
 Each shard is one deployment (`newswatch-fleet/shard-I-of-N`) on the process work pool, run
-every minute with a concurrency limit of one that cancels a new run while the last still goes
-(a queued tick would only poll late), so any number of workers on any machines share the fleet
-and a shard is never ticked twice at once; leases in Postgres (shards.py) back that up.
+every minute; a tick polls for NEWSWATCH_FLEET_TICK_SECONDS from its scheduled start, a little
+longer than the minute, so the next tick's process start-up falls inside this one's last
+seconds and polling never pauses. The concurrency limit of two per shard (a third run is
+cancelled: a queued tick would only poll late) lets that hand-over overlap and no more; the
+two never crawl one source at once, as every source is leased in Postgres (shards.py) before
+it is crawled, and any number of workers on any machines share the fleet that way.
 
 What a tick shows in the UI: one table of the sources that had news (a quiet tick shows none,
 so a thousand quiet sources make no artifact flood), and the fleet's freshness table (interval,
@@ -12,6 +15,7 @@ last news, error streak, alert lag per source), one artifact key updated by ever
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -50,6 +54,8 @@ def fleet_tick(
     if origin:
         sources = [source.rebased(origin) for source in sources]
     database_url = db.prepare(settings)
+    if max_seconds is None:
+        max_seconds = tick_seconds_left(settings.fleet_tick_seconds)
     summary = run_tick(
         sources,
         database_url,
@@ -63,6 +69,16 @@ def fleet_tick(
     if summary.polled and all(line.error for line in summary.polled):
         raise RuntimeError(f"no source could be polled: {summary.polled[0].error}")
     return tick_figures(summary)
+
+
+def tick_seconds_left(tick_seconds: float) -> float:
+    """How long this tick may still poll: `tick_seconds` from its scheduled start, so a tick
+    that started late (a busy worker, a slow process start) still ends on time and the next
+    one takes over where it stops; at least a few seconds."""
+    from prefect.runtime import flow_run
+
+    scheduled = float(flow_run.scheduled_start_time.timestamp())
+    return max(tick_seconds - max(time.time() - scheduled, 0.0), 5.0)
 
 
 def tick_figures(summary: TickSummary) -> dict[str, Any]:
@@ -151,7 +167,7 @@ def apply_shard_deployments(
             parameters=plan.parameters,
             schedules=[Interval(every_seconds)],
             concurrency_limit=ConcurrencyLimitConfig(
-                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+                limit=2, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
             ),
             # No retries: the next tick is a minute away and polls what this one missed.
             job_variables={"env": {"PREFECT_FLOWS_DEFAULT_RETRIES": "0"}},

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from flows.config.settings import Settings
 from flows.config.sources import Source
-from flows.fetch import history, polling
+from flows.fetch import history, polling, robots_cache
 from flows.fetch.fleet import FleetCrawl, SourceOutcome
 from flows.fetch.polite import retry_after_seconds
+from flows.fetch.poll_budget import fleet_scale
 from flows.match import matcher
 from flows.notify import outbox
 from flows.notify.mailer import Transport, transport_for
@@ -94,6 +95,11 @@ def run_tick(
         polling.ensure_entries(connection, sources)
         connection.commit()
         tick.connection = connection
+        if settings.poll_policy == "adaptive" and settings.poll_budget:
+            tick.scale = fleet_scale(
+                connection, sources, settings.poll_budget, robots_cache.DEFAULT_SECONDS, time.time()
+            )
+            connection.commit()
         crawl_settings = {
             "NEWSWATCH_FLEET_CONCURRENCY": str(settings.fleet_crawl_concurrency),
             **(scrapy_settings or {}),
@@ -163,6 +169,7 @@ class _Tick:
         self.run_summary = RunSummary()
         self.run_id: int | None = None
         self.connection: db.Connection | None = None
+        self.scale: float | None = None  # the budget's square-root rule (poll_budget.py)
         self.started = time.time()
         self._alerted_at = 0.0
         self._unalerted = False
@@ -202,7 +209,7 @@ class _Tick:
             results = []
             for outcome in outcomes:
                 line, result = _record_source(
-                    connection, self.run_id, outcome.source, outcome, self.settings
+                    connection, self.run_id, outcome.source, outcome, self.settings, self.scale
                 )
                 self.summary.polled.append(line)
                 results.append(result)
@@ -283,6 +290,7 @@ def _record_source(
     source: Source,
     outcome: SourceOutcome,
     settings: Settings,
+    scale: float | None = None,
 ) -> tuple[SourceTick, shards.PollResult]:
     now = time.time()
     line = runs.SourceRunStats(source=source.name, crawl_ok=outcome.crawl_ok)
@@ -304,7 +312,7 @@ def _record_source(
         polling.EntryPoll(url, tuple(outcome.published_by_entry.get(url, ())))
         for url in source.entry_urls()
     ]
-    next_at = polling.record_entry_polls(connection, source, polls, now, fixed)
+    next_at = polling.record_entry_polls(connection, source, polls, now, fixed, scale)
     error = _source_error(outcome, line.status_counts)
     not_before = _not_before(outcome, now)
     if error is not None and next_at is not None and not_before is None:

@@ -95,6 +95,15 @@ class Publisher:
     stories: list[FleetStory] = field(default_factory=list)
     behaviour: str = "ok"
 
+    def postpone(self, after: float, seconds: float) -> None:
+        """Move every story planned after `after` later by `seconds` (the plan keeps its shape)."""
+        self.stories = [
+            FleetStory(s.site, s.number, s.published_at + seconds, s.matching)
+            if s.published_at > after
+            else s
+            for s in self.stories
+        ]
+
     def visible(self, now: float) -> list[FleetStory]:
         """Published by `now`, newest first, as many as an entry point lists."""
         shown = [story for story in self.stories if story.published_at <= now]
@@ -117,9 +126,11 @@ def plan_fleet(
     match_share: float = 0.25,
     backlog: int = 2,
     behaviours: dict[int, str] | None = None,
+    backlog_before: float | None = None,
 ) -> list[Publisher]:
-    """Publishers and their stories: a backlog before `start`, then a Poisson process of new
-    stories until `start + minutes`; a share `match_share` of stories contains MATCH_WORD."""
+    """Publishers and their stories: a backlog before `backlog_before` (default `start`), then
+    a Poisson process of new stories from `start` until `start + minutes`; a share
+    `match_share` of stories contains MATCH_WORD."""
     rng = random.Random(seed)
     publishers = []
     for index in range(count):
@@ -127,7 +138,7 @@ def plan_fleet(
         rate = busy_per_hour if busy else quiet_per_day / 24 * rng.uniform(0.5, 1.5)
         publisher = Publisher(index, address(index), KINDS[index % len(KINDS)], rate)
         number = 0
-        moment = start
+        moment = start if backlog_before is None else backlog_before
         for _ in range(backlog):  # earlier stories at the publisher's own pace
             number += 1
             moment -= rng.expovariate(rate / 3600)
@@ -219,8 +230,9 @@ class FleetSite:
         self.requests: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
         self.article_requests: Counter[str] = Counter()
+        self.robots_requests: Counter[str] = Counter()
         self.first_fetch: dict[str, float] = {}  # story URL -> when a crawler first got it
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -311,7 +323,7 @@ class FleetSite:
             return
         host = scope["server"][0] if scope.get("server") else ""
         publisher = self.publishers.get(host)
-        with self._lock:
+        with self.lock:
             self.requests[host] += 1
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if publisher is None:
@@ -336,6 +348,8 @@ class FleetSite:
         base = self.base_url(publisher)
         visible = publisher.visible(now)
         if path == "/robots.txt":
+            with self.lock:
+                self.robots_requests[publisher.host] += 1
             await _reply(send, 200, b"User-agent: *\nAllow: /\n", content_type=b"text/plain")
             return
         if path in ("/feed.xml", "/news/", "/news-sitemap.xml"):
@@ -353,7 +367,7 @@ class FleetSite:
             modified = formatdate(newest or now - 86400 * 30, usegmt=True)
             validators = [(b"etag", etag.encode()), (b"last-modified", modified.encode())]
             if _not_modified(etag, modified, headers):
-                with self._lock:
+                with self.lock:
                     self.not_modified[publisher.host] += 1
                 await _reply(send, 304, b"", extra=validators)
                 return
@@ -365,7 +379,7 @@ class FleetSite:
             await _reply(send, 404, b"<html><body><h1>Not found</h1></body></html>")
             return
         url = base + story.path
-        with self._lock:
+        with self.lock:
             self.first_fetch.setdefault(url, time.time())
             self.article_requests[publisher.host] += 1
         await _reply(send, 200, _article(story, publisher, base).encode())
