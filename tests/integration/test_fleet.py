@@ -84,6 +84,34 @@ def test_thousand_sources_in_one_crawl_with_broken_ones(
     assert 110 < float(polls["pub00008"][1]) <= 121  # Retry-After kept for the next tick
 
 
+def test_later_polls_reuse_robots_txt_and_ask_only_changed_since(settings: Settings) -> None:
+    publishers = plan_fleet(12, time.time(), minutes=0, backlog=2, seed=5)
+    assert settings.database_url
+    with FleetSite(publishers) as site:
+        sources = fleet_sources(publishers, site.port)
+        first = run_tick(sources, settings.database_url, settings, max_passes=1, log_line=_quiet)
+        assert first.sources_polled == 12 and not any(line.error for line in first.polled)
+        before = dict(site.requests)
+        for _ in range(2):  # two more polls of every entry point, nothing new published
+            with db.connect(settings.database_url) as connection:
+                connection.execute("UPDATE source_polls SET next_poll_at = now()")
+                connection.execute("UPDATE entry_polls SET next_poll_at = now()")
+            later = run_tick(
+                sources, settings.database_url, settings, max_passes=1, log_line=_quiet
+            )
+            assert later.sources_polled == 12 and later.articles_new == 0
+        robots = dict(site.robots_requests)
+        not_modified = dict(site.not_modified)
+        after = dict(site.requests)
+    for publisher in publishers:
+        entries = 1 if publisher.kind in ("feed", "listing") else 2
+        assert robots[publisher.host] == 1  # fetched by the first crawl only
+        assert after[publisher.host] - before[publisher.host] == 2 * entries  # one GET an entry
+        assert not_modified[publisher.host] == 2 * entries
+    kept = rows(settings.database_url, "SELECT count(*) FROM robots_cache")[0][0]
+    assert kept == 12
+
+
 def test_two_ticks_share_the_fleet_without_duplicates(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
