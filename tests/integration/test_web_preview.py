@@ -64,6 +64,35 @@ def test_preview_finds_exactly_what_the_matcher_alerts_on(
     assert sorted(hit.story_id for hit in found.newest) == alerted
 
 
+def test_a_search_over_every_language_branches_only_on_configurations_in_use(
+    clean_db: str,
+) -> None:
+    """The triggers keep `article_ts_configs` equal to the configurations stored (inserts and
+    a changed configuration), and a search over every language has one branch per tsquery
+    those make of it: not one per configuration the server has."""
+    with db.connect(clean_db) as connection:
+        assert search.query_branches(connection, "ferry -orchard", None) == ()
+        _store_all(connection)
+        stored = connection.execute(
+            "SELECT array_agg(DISTINCT ts_config::text ORDER BY ts_config::text) AS c FROM articles"
+        ).fetchone()
+        assert stored is not None and len(stored["c"]) == 2  # english and arabic
+        assert search.configs_in_use(connection) == stored["c"]
+        connection.execute(
+            "UPDATE articles SET ts_config = 'german' WHERE id = (SELECT min(id) FROM articles)"
+        )
+        in_use = search.configs_in_use(connection)
+        branches = search.query_branches(connection, "ferries -orchards", None)
+        server = connection.execute("SELECT count(*) AS n FROM pg_ts_config").fetchone()
+    assert in_use == sorted([*stored["c"], "german"])
+    assert server is not None and server["n"] > len(in_use)
+    assert sorted(config for branch in branches for config in branch.configs) == in_use
+    by_config = {config: branch.tsquery for branch in branches for config in branch.configs}
+    assert by_config["english"] == "'ferri' & !'orchard'"
+    assert by_config["german"] == "'ferri' & !'orchard'"  # one branch for both
+    assert len(branches) == 2
+
+
 def test_preview_refuses_what_saving_refuses(clean_db: str) -> None:
     with db.connect(clean_db) as connection:
         for query in ('"unclosed', "-only", ""):
