@@ -291,17 +291,20 @@ class StoryCopy:
     language: str
     published_at: datetime | None
     stored_at: datetime
+    last_seen_at: datetime
 
 
 def story_copies(connection: Connection, story_id: int) -> list[StoryCopy]:
-    """Every stored copy of a story (outlet, URL, when stored), first stored first.
+    """Every stored copy of a story (outlet, URL, first stored, last seen), first stored first.
 
-    The story was first seen when its first copy was stored and last seen when its latest was;
-    a copy met again by a later crawl is skipped as known, so it adds no later date.
+    A copy was last seen when a crawl last met one of its URLs in its outlet's listings or
+    feeds (flows/store/articles.py's SEEN_PRECISION), or when it was stored.
     """
     rows = connection.execute(
         """SELECT a.id AS article_id, a.title, a.source, a.publisher, a.canonical_url AS url,
-                  a.original_url, a.language, a.published_at, a.fetched_at AS stored_at
+                  a.original_url, a.language, a.published_at, a.fetched_at AS stored_at,
+                  greatest(a.fetched_at, (SELECT max(u.last_seen_at) FROM article_urls u
+                                          WHERE u.article_id = a.id)) AS last_seen_at
            FROM articles a WHERE a.story_id = %s ORDER BY a.fetched_at, a.id""",
         (story_id,),
     ).fetchall()

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from flows.config.settings import Settings
+from flows.fetch import history
 from flows.match import matcher, search
 from flows.match.backfill import backfill, parse_span
 from flows.match.watches import WatchError, add_watch, get_watch
@@ -91,6 +92,34 @@ def test_a_search_over_every_language_branches_only_on_configurations_in_use(
     assert by_config["english"] == "'ferri' & !'orchard'"
     assert by_config["german"] == "'ferri' & !'orchard'"  # one branch for both
     assert len(branches) == 2
+
+
+def test_a_copy_met_again_by_a_crawl_is_last_seen_then(clean_db: str) -> None:
+    """The fixtures were stored days ago; a crawl meeting one copy's URL marks that copy seen
+    now, once within SEEN_PRECISION, and leaves the others as stored."""
+    with db.connect(clean_db) as connection:
+        _store_all(connection)
+        story = connection.execute(
+            "SELECT story_id FROM articles GROUP BY story_id HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        assert story is not None
+        before = search.story_copies(connection, story["story_id"])
+        met = before[-1]
+        assert history.known_urls(connection, [met.url, "https://elsewhere.example/x"]) == {met.url}
+        after = search.story_copies(connection, story["story_id"])
+        marked = connection.execute(
+            "SELECT last_seen_at FROM article_urls WHERE url = %s", (met.url,)
+        ).fetchone()
+        history.known_urls(connection, [met.url])
+        again = connection.execute(
+            "SELECT last_seen_at FROM article_urls WHERE url = %s", (met.url,)
+        ).fetchone()
+        now = connection.execute("SELECT now() AS t").fetchone()
+    assert now is not None and marked is not None
+    assert [copy.last_seen_at for copy in before] == [copy.stored_at for copy in before]
+    assert after[-1].last_seen_at == marked["last_seen_at"] > met.stored_at + timedelta(days=1)
+    assert [copy.last_seen_at for copy in after[:-1]] == [copy.stored_at for copy in before[:-1]]
+    assert again == marked  # not rewritten within SEEN_PRECISION
 
 
 def test_preview_refuses_what_saving_refuses(clean_db: str) -> None:
