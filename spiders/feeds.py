@@ -32,7 +32,9 @@ _PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 
 
 def feed_links(body: bytes, url: str = "", headers: Mapping[str, str] | None = None) -> list[str]:
-    """Absolute http(s) entry links of an RSS, RDF or Atom feed, in feed order (feedparser's `link`).
+    """Absolute http(s) entry links of an RSS, RDF or Atom feed, in feed order.
+
+    Each is feedparser's `link`, corrected as the module says.
 
     `headers` are the response's (Content-Type gives the charset, Content-Location the base); `url`
     is where the feed was fetched, the base of relative links when nothing else sets one.
