@@ -78,7 +78,10 @@ class Settings(BaseSettings):
     # The fleet (flows.orchestration.fleet_flow): shards, ticks, leases, the polling policy.
     fleet_shards: int = Field(default=1, ge=1, le=1024, description="Shards of the fleet.")
     fleet_tick_seconds: float = Field(
-        default=65.0, gt=0, description="How long a tick polls, from its scheduled start."
+        default=75.0, gt=0, description="How long a tick polls, from its scheduled start."
+    )
+    fleet_probe_threads: int = Field(
+        default=8, ge=0, description="Threads asking quiet entry points 'changed since?'; 0: off."
     )
     fleet_drain_seconds: float = Field(
         default=10.0, ge=0, description="How long a tick's last polls may take to finish."

@@ -10,7 +10,8 @@ gives I = scale / sqrt(r) (the square-root rule: four times the news, half the i
 `scale` set so the intervals, each kept between its source's floor and ceiling, spend B.
 
 B comes from the operator's budget of requests per source-hour, less what the budget pays
-apart from polls: one robots.txt a cache lifetime, and one request per expected new story.
+apart from polls: one robots.txt a cache lifetime, and per expected new story its page (and
+the entry page once more when a probe saw the change first).
 """
 
 from __future__ import annotations
@@ -75,8 +76,11 @@ def fleet_scale(
     requests_per_source_hour: float,
     robots_seconds: float,
     now: float,
+    requests_per_story: float = 1.0,
 ) -> float:
-    """The scale that spends the budget over `sources`' entry points, from their histories."""
+    """The scale that spends the budget over `sources`' entry points, from their histories;
+    each expected story costs `requests_per_story` (its page, and the entry page fetched again
+    when a probe found the change)."""
     by_name = {source.name: source for source in sources}
     rows = connection.execute(
         """SELECT source, recent_published, news_by_hour FROM entry_polls
@@ -91,7 +95,7 @@ def fleet_scale(
         )
         for row in rows
     ]
-    stories = sum(d.rate for d in demands)
+    stories = sum(d.rate for d in demands) * requests_per_story
     budget = len(by_name) * (requests_per_source_hour / 3600.0 - 1.0 / robots_seconds) - stories
     # Never below one poll per entry point per ceiling: the budget is then simply too small.
     floor_budget = sum(1.0 / d.ceiling for d in demands)

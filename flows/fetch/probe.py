@@ -20,6 +20,7 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -34,7 +35,7 @@ from flows.fetch.polite import (
     skipped_stat,
 )
 from flows.fetch.urls import on_site, origin
-from flows.records import CrawlResult
+from flows.records import CrawlResult, Validator
 from flows.store.db import Connection
 
 # The probe's whole budget, in multiples of the source's download timeout.
@@ -55,6 +56,8 @@ class ProbeOutcome:
     requests: int = 0
     not_modified: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    # robots.txt answers fetched by this probe: origin -> (status, body, headers), to keep.
+    robots_fetched: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
 
     def crawl_result(self, source: Source) -> CrawlResult:
         """What the skipped crawl would have reported: entry pages fetched, all unchanged."""
@@ -81,7 +84,9 @@ class _Probe:
         delay: float,
         deadline: float,
         max_crawl_delay: float = MAX_CRAWL_DELAY,
+        robots_kept: Callable[[str], bytes | None] | None = None,
     ) -> None:
+        self.robots_kept = robots_kept
         self.source = source
         self.user_agent = user_agent
         self.delay = delay
@@ -90,6 +95,7 @@ class _Probe:
         self.outcome = ProbeOutcome(unchanged=False)
         self._robots: dict[str, tuple[Protego | None, str]] = {}
         self._last_request: dict[str, float] = {}
+        self.last_headers: dict[str, str] = {}
 
     def _remaining(self, url: str) -> float:
         remaining = self.deadline - time.monotonic()
@@ -124,6 +130,7 @@ class _Probe:
             response = connection.getresponse()
             body = response.read(512 * 1024) if read_body and response.status == 200 else b""
             status = response.status
+            self.last_headers = dict(response.getheaders())
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
                 raise ProbeDeadline(f"{url} gave no complete answer within {limit:.0f} s") from exc
@@ -146,10 +153,16 @@ class _Probe:
     def robots(self, site: str) -> tuple[Protego | None, str]:
         """The origin's parsed robots.txt (None: no rules) and its text; raises on 5xx."""
         if site not in self._robots:
+            kept = self.robots_kept(site) if self.robots_kept is not None else None
+            if kept is not None:
+                text = kept.decode("utf-8", "replace")
+                self._robots[site] = (Protego.parse(text) if text else None, text)
+                return self._robots[site]
             status, body = self.get(site + "/robots.txt", {}, read_body=True)
             if status >= 500:
                 raise OSError(f"robots.txt answered {status}")
-            text = body.decode("utf-8", "replace") if status == 200 else ""
+            self.outcome.robots_fetched[site] = (status, body, self.last_headers)
+            text = body.decode("utf-8", "replace") if 200 <= status < 300 else ""
             self._robots[site] = (Protego.parse(text) if text else None, text)
         return self._robots[site]
 
@@ -174,6 +187,25 @@ def probe_entry_points(
 
     Gives up (and says: crawl) after `deadline_seconds`, by default a few download timeouts.
     """
+    return probe_source(
+        source,
+        lambda url: history.load_validator(connection, url),
+        user_agent,
+        scrapy_settings,
+        deadline_seconds,
+    )
+
+
+def probe_source(
+    source: Source,
+    validator_of: Callable[[str], Validator | None],
+    user_agent: str,
+    scrapy_settings: dict[str, str] | None = None,
+    deadline_seconds: float | None = None,
+    robots_kept: Callable[[str], bytes | None] | None = None,
+) -> ProbeOutcome:
+    """`probe_entry_points` with validators (and kept robots.txt bodies) from the caller, so
+    probes can run in threads without a database connection each."""
     overrides = scrapy_settings or {}
     if str(overrides.get("NEWSWATCH_INCREMENTAL", "true")).lower() in ("0", "false", "no"):
         return ProbeOutcome(unchanged=False, reason="incremental crawling is off")
@@ -187,7 +219,7 @@ def probe_entry_points(
         if deadline_seconds is not None
         else PROBE_DEADLINE_TIMEOUTS * source.download_timeout
     )
-    probe = _Probe(source, agent, delay, time.monotonic() + budget, max_crawl_delay)
+    probe = _Probe(source, agent, delay, time.monotonic() + budget, max_crawl_delay, robots_kept)
     try:
         entry_urls = source.entry_urls()
         if source.sitemaps_from_robots:
@@ -198,7 +230,7 @@ def probe_entry_points(
                 text = probe.robots(site)[1]
                 entry_urls += [u for u in robots_sitemaps(text) if on_site(u, domains)]
         for url in dict.fromkeys(entry_urls):
-            validator = history.load_validator(connection, url)
+            validator = validator_of(url)
             if validator is None:
                 return _changed(probe, f"no validators kept for {url}")
             rules, _ = probe.robots(origin(url))

@@ -23,7 +23,9 @@ from pathlib import Path
 from flows.config.settings import Settings
 from flows.config.sources import Source
 from flows.fetch import history, polling, robots_cache
+from flows.fetch.crawl import _crawler_user_agent
 from flows.fetch.fleet import FleetCrawl, SourceOutcome
+from flows.fetch.fleet_probe import FleetProber, worth_probing
 from flows.fetch.polite import retry_after_seconds
 from flows.fetch.poll_budget import fleet_scale
 from flows.match import matcher
@@ -62,6 +64,7 @@ class TickSummary:
     alerts_new: int = 0
     emails_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    probed_unchanged: int = 0  # polls a probe answered (every entry point 304), no crawl
 
     @property
     def sources_polled(self) -> int:
@@ -97,13 +100,19 @@ def run_tick(
         tick.connection = connection
         if settings.poll_policy == "adaptive" and settings.poll_budget:
             tick.scale = fleet_scale(
-                connection, sources, settings.poll_budget, robots_cache.DEFAULT_SECONDS, time.time()
+                connection,
+                sources,
+                settings.poll_budget,
+                robots_cache.DEFAULT_SECONDS,
+                time.time(),
+                requests_per_story=2.0 if settings.fleet_probe_threads else 1.0,
             )
             connection.commit()
         crawl_settings = {
             "NEWSWATCH_FLEET_CONCURRENCY": str(settings.fleet_crawl_concurrency),
             **(scrapy_settings or {}),
         }
+        prober = FleetProber(settings.fleet_probe_threads, _crawler_user_agent(), crawl_settings)
         with (
             tempfile.TemporaryDirectory(prefix="newswatch-fleet-") as spool,
             FleetCrawl(
@@ -117,32 +126,55 @@ def run_tick(
                 start_method=settings.extract_start_method,
             ) as crawl,
         ):
-            next_claim = 0.0
-            while True:
-                now = time.monotonic()
-                claiming = now < deadline and (
-                    max_passes is None or tick.summary.passes < max_passes
-                )
-                if not claiming and (crawl.in_flight == 0 or now >= deadline):
-                    break
-                room = settings.fleet_pass_limit - crawl.in_flight
-                if claiming and now >= next_claim and room > 0:
-                    next_claim = now + CLAIM_EVERY
-                    claimed = shards.claim_due(
-                        connection, names, shard_ids, tick.owner, settings.fleet_lease_seconds, room
-                    )
-                    if claimed:
-                        tick.hand_over(crawl, claimed)
-                    elif crawl.in_flight == 0:
-                        wait = shards.next_due_in(connection, names, shard_ids)
-                        if wait is None or wait >= deadline - now:
-                            break  # nothing falls due in this tick
-                        next_claim = now + max(wait, CLAIM_EVERY)
-                busy = crawl.in_flight > 0
-                tick.finish(crawl.step(0.05 if busy else min(max(next_claim - now, 0.0), 1.0)))
+            try:
+                _poll_until(tick, crawl, prober, names, shard_ids, deadline, max_passes)
+                while prober.in_flight:  # probes have deadlines of their own
+                    tick.take_probes(crawl, prober)
+                    tick.finish(crawl.step(0.05))
+            finally:
+                prober.close()
             tick.finish(crawl.close(settings.fleet_drain_seconds))
     tick.close()
     return tick.summary
+
+
+def _poll_until(
+    tick: _Tick,
+    crawl: FleetCrawl,
+    prober: FleetProber,
+    names: list[str],
+    shard_ids: list[int] | None,
+    deadline: float,
+    max_passes: int | None,
+) -> None:
+    """Claim what falls due and hand it on, until the deadline (or `max_passes` claims and
+    every poll they started is over)."""
+    settings = tick.settings
+    connection = tick.connection
+    assert connection is not None
+    next_claim = 0.0
+    while True:
+        now = time.monotonic()
+        claiming = now < deadline and (max_passes is None or tick.summary.passes < max_passes)
+        in_flight = crawl.in_flight + prober.in_flight
+        if not claiming and (in_flight == 0 or now >= deadline):
+            return
+        room = settings.fleet_pass_limit - in_flight
+        if claiming and now >= next_claim and room > 0:
+            next_claim = now + CLAIM_EVERY
+            claimed = shards.claim_due(
+                connection, names, shard_ids, tick.owner, settings.fleet_lease_seconds, room
+            )
+            if claimed:
+                tick.hand_over(crawl, prober, claimed)
+            elif in_flight == 0:
+                wait = shards.next_due_in(connection, names, shard_ids)
+                if wait is None or wait >= deadline - now:
+                    return  # nothing falls due in this tick
+                next_claim = now + max(wait, CLAIM_EVERY)
+        tick.take_probes(crawl, prober)
+        busy = crawl.in_flight + prober.in_flight > 0
+        tick.finish(crawl.step(0.05 if busy else min(max(next_claim - now, 0.0), 1.0)))
 
 
 CLAIM_EVERY = 1.0  # seconds between claims while polls are under way
@@ -175,7 +207,7 @@ class _Tick:
         self._unalerted = False
         self._polled: set[str] = set()
 
-    def hand_over(self, crawl: FleetCrawl, claimed: list[str]) -> None:
+    def hand_over(self, crawl: FleetCrawl, prober: FleetProber, claimed: list[str]) -> None:
         connection = self.connection
         assert connection is not None
         if self.run_id is None:
@@ -185,9 +217,29 @@ class _Tick:
             self.summary.run_ids.append(self.run_id)
         self.summary.passes += 1
         due = polling.due_entries(connection, claimed, slack_seconds=ENTRY_SLACK)
-        for name in claimed:
-            crawl.submit(polling.restricted(self.by_name[name], due))
-            self._polled.add(name)
+        polled = [polling.restricted(self.by_name[name], due) for name in claimed]
+        self._polled.update(claimed)
+        probed = worth_probing(connection, polled) if self.settings.fleet_probe_threads else set()
+        prober.submit(connection, [source for source in polled if source.name in probed])
+        for source in polled:
+            if source.name not in probed:
+                crawl.submit(source)
+
+    def take_probes(self, crawl: FleetCrawl, prober: FleetProber) -> None:
+        """Unchanged sources' polls are over; changed ones go to the crawl."""
+        connection = self.connection
+        assert connection is not None
+        unchanged = []
+        for probed in prober.finished(connection):
+            if probed.outcome.unchanged:
+                unchanged.append(
+                    SourceOutcome(probed.source, probed.outcome.crawl_result(probed.source))
+                )
+            else:
+                crawl.submit(probed.source)
+        connection.commit()  # robots.txt the probes fetched, kept
+        self.summary.probed_unchanged += len(unchanged)
+        self.finish(unchanged)
 
     def store_batch(self, batch: list[Article]) -> None:
         connection = self.connection
@@ -249,7 +301,8 @@ class _Tick:
             )
             store.finish_run(connection, self.run_id, self.run_summary, self.run_summary.outcome)
         self.log_line(
-            f"run {self.run_id}: {len(self.summary.polled)} polls of {len(self._polled)} sources,"
+            f"run {self.run_id}: {len(self.summary.polled)} polls of {len(self._polled)} sources"
+            f" ({self.summary.probed_unchanged} answered by a probe),"
             f" {self.summary.articles_new} new articles, {self.summary.alerts_new} alerts,"
             f" {self.summary.emails_sent} e-mails in {time.time() - self.started:.1f} s"
         )

@@ -86,26 +86,40 @@ def test_thousand_sources_in_one_crawl_with_broken_ones(
 
 def test_later_polls_reuse_robots_txt_and_ask_only_changed_since(settings: Settings) -> None:
     publishers = plan_fleet(12, time.time(), minutes=0, backlog=2, seed=5)
+    changed = publishers[0]
     assert settings.database_url
     with FleetSite(publishers) as site:
         sources = fleet_sources(publishers, site.port)
         first = run_tick(sources, settings.database_url, settings, max_passes=1, log_line=_quiet)
         assert first.sources_polled == 12 and not any(line.error for line in first.polled)
+        assert first.probed_unchanged == 0  # a first crawl has nothing to compare with
         before = dict(site.requests)
-        for _ in range(2):  # two more polls of every entry point, nothing new published
+        later: list[TickSummary] = []
+        for round_ in range(2):  # two more polls of every entry point
+            if round_ == 1:  # one publisher has a new story by the last poll
+                last = changed.stories[-1]
+                changed.stories.append(
+                    type(last)(last.site, last.number + 1, time.time() - 1, False)
+                )
             with db.connect(settings.database_url) as connection:
                 connection.execute("UPDATE source_polls SET next_poll_at = now()")
                 connection.execute("UPDATE entry_polls SET next_poll_at = now()")
-            later = run_tick(
-                sources, settings.database_url, settings, max_passes=1, log_line=_quiet
+            later.append(
+                run_tick(sources, settings.database_url, settings, max_passes=1, log_line=_quiet)
             )
-            assert later.sources_polled == 12 and later.articles_new == 0
         robots = dict(site.robots_requests)
         not_modified = dict(site.not_modified)
         after = dict(site.requests)
+    assert [tick.sources_polled for tick in later] == [12, 12]
+    # Unchanged sources were answered by the probe's conditional GET, with no crawl at all.
+    assert [tick.probed_unchanged for tick in later] == [12, 11]
+    assert [tick.articles_new for tick in later] == [0, 1]
     for publisher in publishers:
         entries = 1 if publisher.kind in ("feed", "listing") else 2
         assert robots[publisher.host] == 1  # fetched by the first crawl only
+        if publisher is changed:  # the probe saw the change, the crawl fetched page and story
+            assert after[publisher.host] - before[publisher.host] == entries + entries + 1 + 1
+            continue
         assert after[publisher.host] - before[publisher.host] == 2 * entries  # one GET an entry
         assert not_modified[publisher.host] == 2 * entries
     kept = rows(settings.database_url, "SELECT count(*) FROM robots_cache")[0][0]
@@ -146,7 +160,6 @@ def test_two_ticks_share_the_fleet_without_duplicates(
                         str(settings.database_url),
                         worker_settings,
                         max_seconds=120,
-                        max_passes=2,
                         log_line=_quiet,
                     )
                 )
