@@ -31,7 +31,7 @@ def register(commands: Any, bench_commands: Any) -> None:
     tick.add_argument("--sources", type=Path, metavar="FILE", help="sources file (TOML)")
     tick.add_argument("--shard", type=int, help="only this shard (default: all)")
     tick.add_argument("--shards", type=int, help="how many shards (NEWSWATCH_FLEET_SHARDS)")
-    tick.add_argument("--seconds", type=float, help="how long to poll (default 50)")
+    tick.add_argument("--seconds", type=float, help="how long to poll (default 75)")
     tick.add_argument("--json", type=Path, metavar="FILE", help="write the tick's figures here")
     tick.set_defaults(handler=_tick_command)
     deploy = actions.add_parser(
