@@ -86,7 +86,12 @@ class Settings(BaseSettings):
     fleet_drain_seconds: float = Field(
         default=10.0, ge=0, description="How long a tick's last polls may take to finish."
     )
-    fleet_pass_limit: int = Field(default=1000, ge=1, description="Sources per crawl pass.")
+    fleet_pass_limit: int = Field(
+        default=200,
+        ge=1,
+        description="Sources a tick has under way at once (claimed, not yet recorded): a tick "
+        "claims no more than it can poll before its end.",
+    )
     fleet_lease_seconds: float = Field(default=900.0, gt=0)
     fleet_crawl_concurrency: int = Field(default=64, ge=1, description="Sources crawled at once.")
     poll_policy: Literal["adaptive", "fixed"] = "adaptive"

@@ -86,10 +86,12 @@ def run_tick(
     max_passes: int | None = None,
     log_line: Callable[[str], None] = print,
 ) -> TickSummary:
-    """Poll what falls due among `sources` (of `shard_ids`, all when None) for `max_seconds`
-    (then let the polls under way finish for up to fleet_drain_seconds); at most `max_passes`
-    claims that found something due."""
-    deadline = time.monotonic() + (max_seconds or settings.fleet_tick_seconds)
+    """Poll what falls due among `sources` (of `shard_ids`, all when None) for `max_seconds`:
+    claims stop fleet_drain_seconds before the end, which the polls under way have to finish;
+    at most `max_passes` claims that found something due."""
+    length = max_seconds or settings.fleet_tick_seconds
+    # Claims stop early enough for the last polls to finish within the tick.
+    deadline = time.monotonic() + max(length - settings.fleet_drain_seconds, length / 2)
     by_name = {source.name: source for source in sources}
     names = sorted(by_name)
     tick = _Tick(by_name, database_url, settings, transport or transport_for(settings), log_line)
