@@ -1,7 +1,7 @@
 """Two real Prefect workers on one process work pool share the fleet: no duplicate article,
 alert or e-mail, no story fetched twice.
 
-Real parts: the session's Prefect server, `prefect worker start` twice, the fleet's tick
+Real parts: a Prefect server of its own, `prefect worker start` twice, the fleet's tick
 deployments (two shards, a tick every 20 s), the flow-run processes they start, one shared
 Postgres, simulated publishers on their own loopback addresses publishing while the test runs,
 and an SMTP server (aiosmtpd).
@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from flows.bench.support import PrefectServer
 from flows.match.watches import add_watch
 from flows.stack.local import terminate_tree
 from flows.store import db
@@ -68,14 +69,10 @@ def _mailed_stories(sink: SmtpSink) -> list[str]:
     return found
 
 
-def test_two_workers_share_the_fleet_without_duplicates(
-    prefect_api: None, clean_db: str, tmp_path: Path
-) -> None:
-    from prefect.settings import get_current_settings
-
-    api_url = str(get_current_settings().api.url)
+def test_two_workers_share_the_fleet_without_duplicates(clean_db: str, tmp_path: Path) -> None:
     sink = SmtpSink()
     sink.controller.start()
+    server: PrefectServer | None = None
     workers: list[subprocess.Popen[bytes]] = []
     # Stories come during the first minute and a half; a few of each host's are matching.
     publishers = plan_fleet(
@@ -95,7 +92,8 @@ def test_two_workers_share_the_fleet_without_duplicates(
             sources_file.write_text(sources_toml(sources), encoding="utf-8")
             with db.connect(clean_db) as connection:
                 add_watch(connection, "fleet", MATCH_WORD, [READER])
-            environment = _environment(api_url, clean_db, sources_file, sink)
+            server = PrefectServer(tmp_path / "prefect", timeout=300)
+            environment = _environment(server.api_url, clean_db, sources_file, sink)
             deploy = [sys.executable, "-m", "flows.cli", "fleet", "deploy", "--shards", "2"]
             deploy += ["--sources", str(sources_file), "--every", "20"]
             done = subprocess.run(
@@ -131,6 +129,8 @@ def test_two_workers_share_the_fleet_without_duplicates(
             robots_requests = dict(site.robots_requests)
     finally:
         _stop(workers)
+        if server is not None:
+            server.close()
         sink.controller.stop()
 
     assert matching and len(matching) < everything
