@@ -318,14 +318,15 @@ def _deploy(environment: dict[str, str], shards: int, sources_file: Path) -> Non
 def _wait_for_first_crawls(
     database_url: str, sources: int, workers: list[subprocess.Popen[bytes]], timeout: float
 ) -> None:
-    """Until every source has been polled once (its backlog crawled), or raise."""
+    """Until every source has been polled once without an error (its backlog crawled), or
+    raise."""
     from flows.store import db
 
     deadline = time.monotonic() + timeout
     while True:
         with db.connect(database_url) as connection:
             row = connection.execute(
-                "SELECT count(*) AS n FROM source_polls WHERE polls > 0"
+                "SELECT count(*) AS n FROM source_polls WHERE polls > 0 AND error_streak = 0"
             ).fetchone()
         polled = int(row["n"]) if row else 0
         if polled >= sources:
