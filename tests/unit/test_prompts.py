@@ -65,6 +65,7 @@ def test_prompts_and_their_headlines_are_left_out() -> None:
         "VEA TAMBIÉN: El puerto recibe nuevas grúas",
         "À lire aussi » Le port reçoit de nouvelles grues",
         "Leggi anche | Il porto riceve nuove gru",
+        "SEE MORE: Harbour gets new cranes",
     ],
 )
 def test_a_prompt_line_is_dropped_in_any_of_the_languages(line: str) -> None:
@@ -85,3 +86,13 @@ def test_at_most_three_lines_under_a_bare_prompt_count_as_its_headlines() -> Non
     kept = drop_prompts(text).splitlines()
     assert "See also" not in kept
     assert kept[-3:] == items[-3:]
+
+
+def test_a_prompt_with_a_few_more_words_heads_a_list() -> None:
+    text = "\n".join([STORY[0], "Lesen Sie auch die folgenden Beiträge:", *RELATED])
+    assert drop_prompts(text) == STORY[0]
+
+
+def test_a_sentence_under_a_bare_prompt_is_the_story_again() -> None:
+    sentence = "The council will vote on the budget for the bridge in June."
+    assert drop_prompts(f"{STORY[0]}\nMore:\n{sentence}") == f"{STORY[0]}\n{sentence}"
