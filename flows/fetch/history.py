@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flows.records import Validator
+from flows.store.articles import mark_urls_seen
 from flows.store.db import Connection
 
 
 def known_urls(connection: Connection, urls: Iterable[str]) -> set[str]:
-    """Those of `urls` already stored as (an alias of) an article."""
+    """Those of `urls` already stored as (an alias of) an article; each is marked seen now."""
     wanted = sorted(set(urls))
     if not wanted:
         return set()
+    mark_urls_seen(connection, wanted)
     rows = connection.execute("SELECT url FROM article_urls WHERE url = ANY(%s)", (wanted,))
     return {row["url"] for row in rows}
 

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flows.match.matcher import MatchResult, match_watch_on
-from flows.match.search import CheckedQuery, available_configs, matching_article_ids
+from flows.match.search import checked_watch_query, matching_article_ids
 from flows.match.watches import Watch, WatchError
 from flows.store.articles import TS_CONFIGS
 from flows.store.db import Connection
@@ -47,6 +47,6 @@ def backfill(
     ts_config = None
     if watch.language:
         ts_config = "simple" if watch.language == "simple" else TS_CONFIGS[watch.language]
-    checked = CheckedQuery(watch.query, watch.language, ts_config, available_configs(connection))
+    checked = checked_watch_query(connection, watch.query, watch.language, ts_config)
     article_ids = matching_article_ids(connection, checked, since)
     return match_watch_on(connection, watch.id, article_ids)

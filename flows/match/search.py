@@ -3,9 +3,9 @@
 The predicate is the matcher's own (flows/match/index.py): an article matches a watch when
 `tsv @@ websearch_to_tsquery(config, query)` for the article's text-search configuration, and
 a watch with a language matches only articles of that language's configuration. It is written
-here as one `ts_config = c AND tsv @@ websearch_to_tsquery(c, q)` branch per configuration so
-Postgres can use the GIN index of `tsv` (a query computed from each row's own configuration
-could not). A test checks that the preview finds exactly the stories the matcher alerts on.
+here as one `ts_config = ANY(cs) AND tsv @@ q` branch per tsquery the stored articles'
+configurations make of the query, so Postgres can use the GIN index of `tsv` (a query computed
+from each row's own configuration could not). A test checks that the preview finds exactly the stories the matcher alerts on.
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from typing import Any
 
 from flows.match.query import check_with_postgres, validate_query
 from flows.match.watches import _language
-from flows.store.articles import TS_CONFIGS
 from flows.store.db import Connection
 
-# Every configuration an article can be stored under (flows/store/articles.py's ts_config_for).
-ALL_CONFIGS: tuple[str, ...] = tuple(sorted({*TS_CONFIGS.values(), "simple"}))
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_STOP = "\x03"
 HEADLINE_OPTIONS = (
@@ -31,20 +28,56 @@ WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta
 
 
 @dataclass(frozen=True)
+class QueryBranch:
+    """The configurations under which the query parses to one same tsquery (its text form)."""
+
+    tsquery: str
+    configs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CheckedQuery:
     query: str
     language: str | None
     ts_config: str | None
-    configs: tuple[str, ...] = ()  # for ts_config None: the server's (available_configs)
+    branches: tuple[QueryBranch, ...] = ()
 
 
-def available_configs(connection: Connection) -> tuple[str, ...]:
-    """The configurations of ALL_CONFIGS this server has (older ones lack some languages)."""
+def configs_in_use(connection: Connection) -> list[str]:
+    """The configurations stored articles have (kept exact by triggers, migration 0011)."""
     rows = connection.execute(
-        "SELECT cfgname FROM pg_ts_config WHERE cfgname = ANY(%s) ORDER BY cfgname",
-        (list(ALL_CONFIGS),),
+        "SELECT ts_config::text AS ts_config FROM article_ts_configs ORDER BY 1"
     ).fetchall()
-    return tuple(str(row["cfgname"]) for row in rows)
+    return [str(row["ts_config"]) for row in rows]
+
+
+def query_branches(
+    connection: Connection, query: str, ts_config: str | None
+) -> tuple[QueryBranch, ...]:
+    """What Postgres makes of `query` under each configuration an article may have, grouped.
+
+    Each branch is one scan of the GIN index, and an exclusion of a common word reads that
+    word's whole posting list each time: so only the configurations articles are stored under
+    are searched, and those that parse the query alike share a branch. One under which the
+    query parses to nothing (stop words only there) can match nothing and is left out.
+    """
+    configs = [ts_config] if ts_config else configs_in_use(connection)
+    rows = connection.execute(
+        """SELECT websearch_to_tsquery(cfg::regconfig, %s)::text AS tsquery,
+                  array_agg(cfg ORDER BY cfg) AS configs
+           FROM unnest(%s::text[]) AS cfg GROUP BY 1 ORDER BY 1""",
+        (query, configs),
+    ).fetchall()
+    return tuple(
+        QueryBranch(str(row["tsquery"]), tuple(row["configs"])) for row in rows if row["tsquery"]
+    )
+
+
+def checked_watch_query(
+    connection: Connection, query: str, language: str | None, ts_config: str | None
+) -> CheckedQuery:
+    """A stored watch's query, already validated when it was saved, ready to search with."""
+    return CheckedQuery(query, language, ts_config, query_branches(connection, query, ts_config))
 
 
 def check_query(connection: Connection, query: str, language: str | None) -> CheckedQuery:
@@ -52,7 +85,7 @@ def check_query(connection: Connection, query: str, language: str | None) -> Che
     text = validate_query(query)
     code, ts_config = _language(connection, language)
     check_with_postgres(connection, text, ts_config)
-    return CheckedQuery(text, code, ts_config, available_configs(connection))
+    return checked_watch_query(connection, text, code, ts_config)
 
 
 def plain_snippet(snippet: str) -> str:
@@ -60,17 +93,22 @@ def plain_snippet(snippet: str) -> str:
 
 
 def match_condition(checked: CheckedQuery, alias: str = "a") -> tuple[str, dict[str, Any]]:
-    """SQL true for exactly the articles the matcher would match, and its parameters."""
-    configs = [checked.ts_config] if checked.ts_config else list(checked.configs or ("simple",))
-    branches = []
+    """SQL true for exactly the articles the matcher would match, and its parameters.
+
+    The matcher's predicate is `tsv @@ websearch_to_tsquery(ts_config, query)` with each
+    article's own configuration; written with constant tsqueries, one branch each, Postgres
+    can answer every branch from the GIN index of `tsv`.
+    """
     params: dict[str, Any] = {"match_query": checked.query}
-    for index, config in enumerate(configs):
-        params[f"match_cfg_{index}"] = config
+    branches = []
+    for index, branch in enumerate(checked.branches):
+        params[f"match_cfgs_{index}"] = list(branch.configs)
+        params[f"match_tsq_{index}"] = branch.tsquery
         branches.append(
-            f"({alias}.ts_config = %(match_cfg_{index})s::regconfig AND {alias}.tsv @@ "
-            f"websearch_to_tsquery(%(match_cfg_{index})s::regconfig, %(match_query)s))"
+            f"({alias}.ts_config = ANY(%(match_cfgs_{index})s::regconfig[]) AND "
+            f"{alias}.tsv @@ %(match_tsq_{index})s::tsquery)"
         )
-    return "(" + " OR ".join(branches) + ")", params
+    return "(" + (" OR ".join(branches) or "false") + ")", params
 
 
 @dataclass(frozen=True)
@@ -243,6 +281,15 @@ def archive_page(
 
 
 @dataclass(frozen=True)
+class AlsoSeenAt:
+    """Another URL that carried a stored copy's very text (another outlet, a tracking variant)."""
+
+    url: str
+    first_seen_at: datetime | None  # None: met before first-seen times were kept
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
 class StoryCopy:
     article_id: int
     title: str
@@ -253,18 +300,36 @@ class StoryCopy:
     language: str
     published_at: datetime | None
     stored_at: datetime
+    last_seen_at: datetime
+    also_at: tuple[AlsoSeenAt, ...] = ()
 
 
 def story_copies(connection: Connection, story_id: int) -> list[StoryCopy]:
-    """Every stored copy of a story (outlet, URL, when stored), first stored first.
+    """Every stored copy of a story (outlet, URL, first stored, last seen), first stored first,
+    each with the other URLs that carried its exact text.
 
-    The story was first seen when its first copy was stored and last seen when its latest was;
-    a copy met again by a later crawl is skipped as known, so it adds no later date.
+    A copy was last seen when a crawl last met its URL in its outlet's listings or feeds
+    (flows/store/articles.py's SEEN_PRECISION), or when it was stored. An exact duplicate met
+    under another URL is not stored again: it is one of `also_at`, with its own times.
     """
     rows = connection.execute(
         """SELECT a.id AS article_id, a.title, a.source, a.publisher, a.canonical_url AS url,
-                  a.original_url, a.language, a.published_at, a.fetched_at AS stored_at
+                  a.original_url, a.language, a.published_at, a.fetched_at AS stored_at,
+                  greatest(a.fetched_at, (SELECT max(u.last_seen_at) FROM article_urls u
+                                          WHERE u.article_id = a.id
+                                            AND u.url IN (a.url, a.canonical_url)))
+                      AS last_seen_at
            FROM articles a WHERE a.story_id = %s ORDER BY a.fetched_at, a.id""",
         (story_id,),
     ).fetchall()
-    return [StoryCopy(**row) for row in rows]
+    aliases: dict[int, list[AlsoSeenAt]] = {}
+    for alias in connection.execute(
+        """SELECT u.article_id, u.url, u.first_seen_at, u.last_seen_at
+           FROM article_urls u JOIN articles a ON a.id = u.article_id
+           WHERE a.story_id = %s AND u.url NOT IN (a.url, a.canonical_url)
+           ORDER BY u.first_seen_at NULLS FIRST, u.url""",
+        (story_id,),
+    ):
+        article_id = int(alias.pop("article_id"))
+        aliases.setdefault(article_id, []).append(AlsoSeenAt(**alias))
+    return [StoryCopy(**row, also_at=tuple(aliases.get(row["article_id"], ()))) for row in rows]

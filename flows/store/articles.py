@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -226,6 +227,9 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
         ).fetchone()
         if existing is not None:
             _remember_urls(connection, article, int(existing["id"]))
+            mark_urls_seen(
+                connection, sorted({article.url, article.canonical_url}), article.fetched_at
+            )
         return None
     article_id = int(row["id"])
     with connection.pipeline():
@@ -237,6 +241,33 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
 def _remember_urls(connection: Connection, article: Article, article_id: int) -> None:
     for url in {article.url, article.canonical_url}:
         connection.execute(
-            "INSERT INTO article_urls (url, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (url, article_id),
+            """INSERT INTO article_urls (url, article_id, first_seen_at, last_seen_at)
+               VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+            (url, article_id, article.fetched_at, article.fetched_at),
         )
+
+
+# How stale an article URL's "last seen" may get before a crawl meeting it writes it again:
+# an outlet's front page polled every minute would otherwise rewrite its thirty rows each time.
+SEEN_PRECISION = "5 minutes"
+
+
+def mark_urls_seen(
+    connection: Connection, urls: list[str], seen_at: datetime | None = None
+) -> None:
+    """Record that an outlet carried these stored article URLs at `seen_at` (default: now),
+    the story page's "last seen".
+
+    A row another crawl or store is marking at this moment is skipped (SKIP LOCKED), not waited
+    for: it is being marked seen already, and workers never block or deadlock on the marks.
+    """
+    connection.execute(
+        """UPDATE article_urls u SET last_seen_at = stale.seen_at
+           FROM (SELECT url, coalesce(%(seen_at)s, now()) AS seen_at FROM article_urls
+                 WHERE url = ANY(%(urls)s)
+                   AND (last_seen_at IS NULL OR last_seen_at
+                        < coalesce(%(seen_at)s, now()) - %(precision)s::interval)
+                 ORDER BY url FOR UPDATE SKIP LOCKED) stale
+           WHERE u.url = stale.url""",
+        {"urls": urls, "precision": SEEN_PRECISION, "seen_at": seen_at},
+    )

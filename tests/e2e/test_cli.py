@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 
 from flows.config.settings import REPO_ROOT
-from flows.stack.local import stop_embedded_postgres
+from flows.stack.local import free_port, http_ok, stop_embedded_postgres, terminate_tree
 
 
 @pytest.fixture
@@ -42,6 +47,9 @@ def newswatch(*args: str, environment: dict[str, str]) -> subprocess.CompletedPr
 
 @pytest.mark.slow
 def test_demo_twice_on_a_fresh_data_directory(fresh_env: dict[str, str], tmp_path: Path) -> None:
+    web_port = free_port("127.0.0.1")
+    fresh_env["NEWSWATCH_PUBLIC_URL"] = f"http://127.0.0.1:{web_port}"
+    fresh_env["NEWSWATCH_WEB_PORT"] = str(web_port)
     first = newswatch("demo", "--json", str(tmp_path / "first.json"), environment=fresh_env)
     assert first.returncode == 0, first.stderr[-3000:]
     # A quiet console: stage lines and the summary, the logs in the file it names.
@@ -73,6 +81,46 @@ def test_demo_twice_on_a_fresh_data_directory(fresh_env: dict[str, str], tmp_pat
     again = json.loads((tmp_path / "second.json").read_text())
     assert (again["articles_new"], again["emails_sent"], again["alerts_new"]) == (0, 0, 0)
     assert len(list(outbox.glob("*.eml"))) == summary["emails_sent"]
+    _demo_mail_links_work(sorted(outbox.glob("*.eml"))[0], fresh_env)
+
+
+def _demo_mail_links_work(eml: Path, environment: dict[str, str]) -> None:
+    """A demo e-mail's "your alerts" link opens that reader's page under `newswatch web`, and its
+    List-Unsubscribe link, POSTed bare as a mail client does (RFC 8058), leaves its watches."""
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
+    body = message.get_body(("plain",))
+    assert body is not None
+    manage = re.search(r"Your alerts \(leave a watch, pause, digest\): (\S+)", body.get_content())
+    assert manage is not None
+    base = environment["NEWSWATCH_PUBLIC_URL"]
+    assert unsubscribe.startswith(base) and manage.group(1).startswith(base)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "web"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not http_ok(base + "/login"):
+            assert server.poll() is None, "newswatch web exited"
+            assert time.monotonic() < deadline, "newswatch web did not answer within 60 s"
+            time.sleep(0.2)
+        with httpx.Client(follow_redirects=True, timeout=30) as reader:
+            page = reader.get(manage.group(1))
+            assert page.status_code == 200 and str(message["To"]) in page.text
+            watches_before = page.text.count('id="leave-')
+            assert watches_before > 0
+            left = httpx.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, timeout=30)
+            assert left.status_code == 200 and "Unsubscribed" in left.text
+            watches_after = reader.get(manage.group(1)).text.count('id="leave-')
+        assert watches_after < watches_before
+    finally:
+        terminate_tree(psutil.Process(server.pid), timeout=10)
+        server.wait(timeout=10)
 
 
 def test_watch_commands_and_their_errors(fresh_env: dict[str, str]) -> None:

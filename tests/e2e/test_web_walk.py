@@ -291,6 +291,8 @@ def test_the_whole_story_in_a_browser(
         screens.take("archive-solar")
         browser.find_element(By.CSS_SELECTOR, "ol.hits li a").click()
         wait.until(EC.url_contains("/stories/"))
+        headers = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table.list th")]
+        assert headers[-2:] == ["First seen", "Last seen"], headers
         screens.take("story")
         browser.get(base_url + "/archive?q=المياه")
         screens.take("archive-arabic")

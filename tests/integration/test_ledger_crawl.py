@@ -153,14 +153,26 @@ def test_validators_are_kept_in_postgres(ledger: LedgerRuns, database_url: str) 
 def test_known_urls_skipped_when_entry_pages_changed(
     ledger: LedgerRuns, database_url: str, tmp_path: Path
 ) -> None:
-    """Without validators (a site that sends none), known article URLs are still not fetched."""
+    """Without validators (a site that sends none), known article URLs are still not fetched,
+    and each is marked as seen again (the story page's "last seen")."""
     rows(database_url, "DELETE FROM http_validators RETURNING url")
+    rows(
+        database_url,
+        "UPDATE article_urls SET last_seen_at = now() - interval '1 hour' RETURNING url",
+    )
     ledger.site.reset_hits()
     source = configured_source("ledger", ledger.site.base_url)
     again = run_source(source, tmp_path / "again", database_url, FAST)
     assert not [p for p in ledger.site.paths() if p.startswith("/stories/")]
     assert again.summary.skipped["known_url"] == 13
     assert again.summary.articles_new == 0
+    seen = rows(
+        database_url,
+        "SELECT count(DISTINCT article_id) FROM article_urls"
+        " WHERE last_seen_at > now() - interval '10 minutes'",
+    )
+    stored = rows(database_url, "SELECT count(*) FROM articles")
+    assert seen == stored == [(13,)]
 
 
 def test_refresh_known_fetches_stored_articles_again(

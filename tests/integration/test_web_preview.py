@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from flows.config.settings import Settings
+from flows.fetch import history
 from flows.match import matcher, search
 from flows.match.backfill import backfill, parse_span
 from flows.match.watches import WatchError, add_watch, get_watch
@@ -62,6 +63,72 @@ def test_preview_finds_exactly_what_the_matcher_alerts_on(
     assert previewed == alerted
     assert found.counts["24h"] == len(alerted)
     assert sorted(hit.story_id for hit in found.newest) == alerted
+
+
+def test_a_search_over_every_language_branches_only_on_configurations_in_use(
+    clean_db: str,
+) -> None:
+    """The triggers keep `article_ts_configs` equal to the configurations stored (inserts and
+    a changed configuration), and a search over every language has one branch per tsquery
+    those make of it: not one per configuration the server has."""
+    with db.connect(clean_db) as connection:
+        assert search.query_branches(connection, "ferry -orchard", None) == ()
+        _store_all(connection)
+        stored = connection.execute(
+            "SELECT array_agg(DISTINCT ts_config::text ORDER BY ts_config::text) AS c FROM articles"
+        ).fetchone()
+        assert stored is not None and len(stored["c"]) == 2  # english and arabic
+        assert search.configs_in_use(connection) == stored["c"]
+        connection.execute(
+            "UPDATE articles SET ts_config = 'german' WHERE id = (SELECT min(id) FROM articles)"
+        )
+        in_use = search.configs_in_use(connection)
+        branches = search.query_branches(connection, "ferries -orchards", None)
+        server = connection.execute("SELECT count(*) AS n FROM pg_ts_config").fetchone()
+    assert in_use == sorted([*stored["c"], "german"])
+    assert server is not None and server["n"] > len(in_use)
+    assert sorted(config for branch in branches for config in branch.configs) == in_use
+    by_config = {config: branch.tsquery for branch in branches for config in branch.configs}
+    assert by_config["english"] == "'ferri' & !'orchard'"
+    assert by_config["german"] == "'ferri' & !'orchard'"  # one branch for both
+    assert len(branches) == 2
+
+
+def test_a_copy_met_again_by_a_crawl_is_last_seen_then(clean_db: str) -> None:
+    """The fixtures were stored days ago. The ferry story has two stored copies, and the exact
+    duplicate under a staging host is one of the first copy's `also_at`. A crawl meeting the
+    rewrite's URL marks that copy seen now, once within SEEN_PRECISION; meeting the duplicate's
+    URL marks that URL alone; the original copy stays as stored."""
+    with db.connect(clean_db) as connection:
+        _store_all(connection)
+        story = connection.execute(
+            "SELECT story_id FROM articles WHERE canonical_url = %s", (fx.FERRY.canonical_url,)
+        ).fetchone()
+        assert story is not None
+        before = search.story_copies(connection, story["story_id"])
+        assert [copy.url for copy in before] == [
+            fx.FERRY.canonical_url,
+            fx.FERRY_REWRITE.canonical_url,
+        ]
+        assert before[0].also_at == (
+            search.AlsoSeenAt(fx.FERRY_ALIAS.canonical_url, fx.FETCHED, fx.FETCHED),
+        )
+        met = before[-1]
+        elsewhere = "https://elsewhere.example/x"
+        assert history.known_urls(connection, [met.url, elsewhere]) == {met.url}
+        after = search.story_copies(connection, story["story_id"])
+        history.known_urls(connection, [met.url])
+        again = search.story_copies(connection, story["story_id"])
+        assert history.known_urls(connection, [fx.FERRY_ALIAS.url]) == {fx.FERRY_ALIAS.url}
+        alias_met = search.story_copies(connection, story["story_id"])
+    assert [copy.last_seen_at for copy in before] == [copy.stored_at for copy in before]
+    assert after[-1].last_seen_at > met.stored_at + timedelta(days=1)
+    assert after[0] == before[0]
+    assert again == after  # not rewritten within SEEN_PRECISION
+    (alias,) = alias_met[0].also_at
+    assert alias.first_seen_at == fx.FETCHED
+    assert alias.last_seen_at is not None and alias.last_seen_at > fx.FETCHED + timedelta(days=1)
+    assert alias_met[0].last_seen_at == alias_met[0].stored_at  # the copy's own URL: not met
 
 
 def test_preview_refuses_what_saving_refuses(clean_db: str) -> None:

@@ -43,6 +43,59 @@ def test_atom_entry_source_link_is_not_the_entry_link() -> None:
     assert feed_links(body, FEED_URL) == ["https://news.example/story/copied"]
 
 
+def atom(entries: str) -> bytes:
+    return f"""<?xml version="1.0"?><feed xmlns="{ATOM_NS}"><title>t</title>{entries}</feed>""".encode()
+
+
+def test_link_without_href_of_another_relation_does_not_replace_the_page() -> None:
+    """An image given as `<link rel="enclosure">URL</link>` is not the story, before or after it."""
+    image = '<link rel="enclosure" type="image/jpeg">https://img.news.example/cover.jpg?w=329&amp;h=256</link>'
+    page = '<link rel="alternate" type="text/html" href="https://news.example/story/scooters"/>'
+    body = atom(
+        f"<entry><title>A</title><id>urn:a</id>{page}{image}</entry>"
+        f"<entry><title>B</title><id>urn:b</id>{image}{page}</entry>"
+        f"<entry><title>C</title><id>urn:c</id>{image}</entry>"
+    )
+    assert feed_links(body, FEED_URL) == [
+        "https://news.example/story/scooters",
+        "https://news.example/story/scooters",
+    ]
+
+
+def test_atom_link_given_as_text_is_still_the_page() -> None:
+    body = atom(
+        '<entry><title>A</title><id>urn:a</id><link rel="alternate">https://news.example/story/text-link</link></entry>'
+    )
+    assert feed_links(body, FEED_URL) == ["https://news.example/story/text-link"]
+
+
+def test_atom_id_is_not_a_link() -> None:
+    """An entry with only an http id has no page; an id before the page link leaves the page."""
+    body = atom(
+        "<entry><title>Id only</title><id>https://news.example/?p=101</id></entry>"
+        "<entry><title>Relative id</title><id>/ids/102</id></entry>"
+        "<entry><title>Id first</title><id>https://news.example/?p=103</id>"
+        '<link rel="alternate" href="https://news.example/story/103"/></entry>'
+        "<entry><title>Id and a related link</title><id>https://news.example/?p=104</id>"
+        '<link rel="related" href="https://other.example/background"/></entry>'
+    )
+    assert feed_links(body, FEED_URL) == ["https://news.example/story/103"]
+
+
+def test_rss_guid_stays_a_link_but_not_an_enclosure_url() -> None:
+    body = rss(
+        "<item><title>A</title><guid>https://news.example/story/permalink</guid></item>"
+        "<item><title>Podcast</title><guid>https://cdn.news.example/ep7.mp3</guid>"
+        '<enclosure url="https://cdn.news.example/ep7.mp3" type="audio/mpeg" length="1"/></item>'
+        "<item><title>B</title><link>https://news.example/story/b</link>"
+        '<enclosure url="https://cdn.news.example/b.mp3" type="audio/mpeg" length="1"/></item>'
+    )
+    assert feed_links(body, FEED_URL) == [
+        "https://news.example/story/permalink",
+        "https://news.example/story/b",
+    ]
+
+
 def test_http_charset_is_used_when_the_document_declares_none() -> None:
     body = (
         "<?xml version='1.0'?><rss version='2.0'><channel><title>Новости</title>"
