@@ -1,5 +1,6 @@
 """The lines publishers put after a story inside its container: newsletter and follow-us prompts,
-comment counters, copyright notices, e-mail and social handles of the reporter.
+comment counters, copyright notices, credits and sources, e-mail and social handles of the
+reporter.
 
 trafilatura keeps them when they share the story's container, and a watch on "newsletter" or
 "Twitter" would then match every story of such a site. Only the end of the body is read: from the
@@ -30,7 +31,7 @@ _TRAILER = re.compile(
             r"\bsuscr[ií]bete\b",
             r"\biscriviti\b",
             # follow-us prompts and handles
-            r"\bfollow (?:us|him|her|them|\w+(?: \w+){0,4} on (?:twitter|facebook|instagram|x))\b",
+            r"\bfollow (?:us|him|her|them|\w+(?: \w+){0,6} on (?:twitter|facebook|instagram|x))\b",
             r"\bfolgen sie uns\b",
             r"\bsuivez-nous\b",
             r"\bs[ií]guenos\b",
@@ -39,6 +40,10 @@ _TRAILER = re.compile(
             r"^\S+@\S+\.\w+$",
             r"\b(?:write to|email|e-mail|reach) .{0,60}\S+@\S+\.\w+",
             r"\S+@\S+\.\w+.{0,80}\b(?:twitter|facebook|instagram)\b",
+            # credits and sources
+            r"\b(?:additional )?reporting by\b|\bcontributed (?:reporting|to this report)\b",
+            r"\bediting by\b|^filed under\b",
+            r"^(?:source|sources|quelle|quellen|fuente|fonte)\s*:",
             # copyright notices
             r"©|\bcopyright\b|\ball rights reserved\b|\balle rechte vorbehalten\b",
             r"\btous droits réservés\b|\btodos los derechos reservados\b",

@@ -61,3 +61,15 @@ def test_a_long_run_of_matching_lines_is_kept() -> None:
 def test_a_reporter_address_and_a_comment_counter_end_the_story() -> None:
     text = "\n".join([STORY[0], "Write to Ann Lee at ann.lee@harbour.example", "12 Comments"])
     assert drop_trailer(text) == STORY[0]
+
+
+def test_credits_and_sources_that_end_a_story() -> None:
+    text = "\n".join(
+        [
+            STORY[0],
+            "Additional reporting by Bo Chen; editing by Ann Lee",
+            "Quelle: Hafenbehörde, 2. März 2026",
+            "Follow the Harbour Example politics desk on Facebook and Twitter.",
+        ]
+    )
+    assert drop_trailer(text) == STORY[0]
