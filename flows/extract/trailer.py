@@ -36,7 +36,8 @@ _TRAILER = re.compile(
             r"\bsuivez-nous\b",
             r"\bs[ií]guenos\b",
             r"\bseguici\b",
-            r"\btwitter\.com/",
+            # a line that is only a profile address: host/handle, or host/@handle
+            r"^(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+/@?\w+/?$",
             r"^\S+@\S+\.\w+$",
             r"\b(?:write to|email|e-mail|reach) .{0,60}\S+@\S+\.\w+",
             r"\S+@\S+\.\w+.{0,80}\b(?:twitter|facebook|instagram)\b",
