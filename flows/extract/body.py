@@ -12,6 +12,9 @@ Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpu
   publisher's text is the body (flows.extract.structured reads it; a teaser never counts).
 - A story split into several containers of one tag and class (an advertisement between its
   halves) gets the later containers' paragraphs too (flows.extract.continuation).
+- "Read also" prompts and the headlines under them are dropped (flows.extract.prompts), and so
+  are the newsletter, follow-us and copyright lines that end a story (flows.extract.trailer) and
+  the reading time, date stamp and byline that open it (flows.extract.leader).
 - A live blog's body is its intro and its listed posts (flows.extract.liveblog).
 - With a whole `articleBody` of about the extraction's length, short lines it lacks (captions,
   credits, "read more" prompts) are dropped (flows.extract.evidence).
@@ -38,8 +41,11 @@ from trafilatura.xml import xmltotxt
 from flows.extract import fast_selectors
 from flows.extract.continuation import continuation_paragraphs
 from flows.extract.evidence import comparable, trim_to_publisher_text, trusted_body
+from flows.extract.leader import drop_leader
 from flows.extract.liveblog import live_blog_body
+from flows.extract.prompts import drop_prompts
 from flows.extract.structured import ArticleData
+from flows.extract.trailer import drop_trailer
 
 # Measured on ../shared/corpus (see docs/benchmarks.md): comments off and precision favoured.
 TRAFILATURA_OPTIONS: dict[str, Any] = {
@@ -145,6 +151,7 @@ def extract_body(root: HtmlElement, url: str | None, article: ArticleData | None
     extra = continuation_paragraphs(text, paragraphs)
     if extra:
         text = "\n".join([text, *extra])
+    text = drop_leader(drop_trailer(drop_prompts(text)))
     if article is None:
         return text
     live_blog = live_blog_body(text, article)

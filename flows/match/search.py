@@ -281,6 +281,15 @@ def archive_page(
 
 
 @dataclass(frozen=True)
+class AlsoSeenAt:
+    """Another URL that carried a stored copy's very text (another outlet, a tracking variant)."""
+
+    url: str
+    first_seen_at: datetime | None  # None: met before first-seen times were kept
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
 class StoryCopy:
     article_id: int
     title: str
@@ -292,20 +301,35 @@ class StoryCopy:
     published_at: datetime | None
     stored_at: datetime
     last_seen_at: datetime
+    also_at: tuple[AlsoSeenAt, ...] = ()
 
 
 def story_copies(connection: Connection, story_id: int) -> list[StoryCopy]:
-    """Every stored copy of a story (outlet, URL, first stored, last seen), first stored first.
+    """Every stored copy of a story (outlet, URL, first stored, last seen), first stored first,
+    each with the other URLs that carried its exact text.
 
-    A copy was last seen when a crawl last met one of its URLs in its outlet's listings or
-    feeds (flows/store/articles.py's SEEN_PRECISION), or when it was stored.
+    A copy was last seen when a crawl last met its URL in its outlet's listings or feeds
+    (flows/store/articles.py's SEEN_PRECISION), or when it was stored. An exact duplicate met
+    under another URL is not stored again: it is one of `also_at`, with its own times.
     """
     rows = connection.execute(
         """SELECT a.id AS article_id, a.title, a.source, a.publisher, a.canonical_url AS url,
                   a.original_url, a.language, a.published_at, a.fetched_at AS stored_at,
                   greatest(a.fetched_at, (SELECT max(u.last_seen_at) FROM article_urls u
-                                          WHERE u.article_id = a.id)) AS last_seen_at
+                                          WHERE u.article_id = a.id
+                                            AND u.url IN (a.url, a.canonical_url)))
+                      AS last_seen_at
            FROM articles a WHERE a.story_id = %s ORDER BY a.fetched_at, a.id""",
         (story_id,),
     ).fetchall()
-    return [StoryCopy(**row) for row in rows]
+    aliases: dict[int, list[AlsoSeenAt]] = {}
+    for alias in connection.execute(
+        """SELECT u.article_id, u.url, u.first_seen_at, u.last_seen_at
+           FROM article_urls u JOIN articles a ON a.id = u.article_id
+           WHERE a.story_id = %s AND u.url NOT IN (a.url, a.canonical_url)
+           ORDER BY u.first_seen_at NULLS FIRST, u.url""",
+        (story_id,),
+    ):
+        article_id = int(alias.pop("article_id"))
+        aliases.setdefault(article_id, []).append(AlsoSeenAt(**alias))
+    return [StoryCopy(**row, also_at=tuple(aliases.get(row["article_id"], ()))) for row in rows]

@@ -241,9 +241,9 @@ def _insert(connection: Connection, article: Article, run_id: int) -> int | None
 def _remember_urls(connection: Connection, article: Article, article_id: int) -> None:
     for url in {article.url, article.canonical_url}:
         connection.execute(
-            """INSERT INTO article_urls (url, article_id, last_seen_at) VALUES (%s, %s, %s)
-               ON CONFLICT DO NOTHING""",
-            (url, article_id, article.fetched_at),
+            """INSERT INTO article_urls (url, article_id, first_seen_at, last_seen_at)
+               VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+            (url, article_id, article.fetched_at, article.fetched_at),
         )
 
 

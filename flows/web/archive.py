@@ -88,7 +88,9 @@ async def story_page(request: Request) -> Response:
     copies = await with_db(request, lambda connection: search.story_copies(connection, story_id))
     if not copies:
         return not_found(request)
-    return render(request, "story.html", story_id=story_id, copies=copies)
+    seen = [copy.last_seen_at for copy in copies]
+    seen += [alias.last_seen_at for copy in copies for alias in copy.also_at if alias.last_seen_at]
+    return render(request, "story.html", story_id=story_id, copies=copies, last_seen=max(seen))
 
 
 def _export_rows(connection: Connection, filters: ArchiveFilters) -> list[dict[str, Any]]:

@@ -32,8 +32,10 @@ CREATE TRIGGER articles_remember_updated_ts_config AFTER UPDATE OF ts_config ON 
     FOR EACH ROW WHEN (OLD.ts_config IS DISTINCT FROM NEW.ts_config)
     EXECUTE FUNCTION remember_updated_ts_config();
 
--- When an outlet last carried each article URL: a later crawl that meets a stored URL in a
--- listing or feed skips the page but records that it saw it (the story page's "last seen").
--- NULL for URLs stored before this column: seen only when stored.
-ALTER TABLE article_urls ADD COLUMN last_seen_at timestamptz;
-ALTER TABLE article_urls ALTER COLUMN last_seen_at SET DEFAULT now();
+-- When each article URL was first and last met: a copy stored under another URL, an exact
+-- duplicate from another outlet (kept as an alias, not stored twice), and a later crawl that
+-- meets a stored URL in a listing or feed and skips the page (the story page's "last seen").
+-- NULL for URLs stored before these columns: known only by their article's stored time.
+ALTER TABLE article_urls ADD COLUMN first_seen_at timestamptz, ADD COLUMN last_seen_at timestamptz;
+ALTER TABLE article_urls ALTER COLUMN first_seen_at SET DEFAULT now(),
+                         ALTER COLUMN last_seen_at SET DEFAULT now();

@@ -95,31 +95,40 @@ def test_a_search_over_every_language_branches_only_on_configurations_in_use(
 
 
 def test_a_copy_met_again_by_a_crawl_is_last_seen_then(clean_db: str) -> None:
-    """The fixtures were stored days ago; a crawl meeting one copy's URL marks that copy seen
-    now, once within SEEN_PRECISION, and leaves the others as stored."""
+    """The fixtures were stored days ago. The ferry story has two stored copies, and the exact
+    duplicate under a staging host is one of the first copy's `also_at`. A crawl meeting the
+    rewrite's URL marks that copy seen now, once within SEEN_PRECISION; meeting the duplicate's
+    URL marks that URL alone; the original copy stays as stored."""
     with db.connect(clean_db) as connection:
         _store_all(connection)
         story = connection.execute(
-            "SELECT story_id FROM articles GROUP BY story_id HAVING count(*) > 1 LIMIT 1"
+            "SELECT story_id FROM articles WHERE canonical_url = %s", (fx.FERRY.canonical_url,)
         ).fetchone()
         assert story is not None
         before = search.story_copies(connection, story["story_id"])
+        assert [copy.url for copy in before] == [
+            fx.FERRY.canonical_url,
+            fx.FERRY_REWRITE.canonical_url,
+        ]
+        assert before[0].also_at == (
+            search.AlsoSeenAt(fx.FERRY_ALIAS.canonical_url, fx.FETCHED, fx.FETCHED),
+        )
         met = before[-1]
-        assert history.known_urls(connection, [met.url, "https://elsewhere.example/x"]) == {met.url}
+        elsewhere = "https://elsewhere.example/x"
+        assert history.known_urls(connection, [met.url, elsewhere]) == {met.url}
         after = search.story_copies(connection, story["story_id"])
-        marked = connection.execute(
-            "SELECT last_seen_at FROM article_urls WHERE url = %s", (met.url,)
-        ).fetchone()
         history.known_urls(connection, [met.url])
-        again = connection.execute(
-            "SELECT last_seen_at FROM article_urls WHERE url = %s", (met.url,)
-        ).fetchone()
-        now = connection.execute("SELECT now() AS t").fetchone()
-    assert now is not None and marked is not None
+        again = search.story_copies(connection, story["story_id"])
+        assert history.known_urls(connection, [fx.FERRY_ALIAS.url]) == {fx.FERRY_ALIAS.url}
+        alias_met = search.story_copies(connection, story["story_id"])
     assert [copy.last_seen_at for copy in before] == [copy.stored_at for copy in before]
-    assert after[-1].last_seen_at == marked["last_seen_at"] > met.stored_at + timedelta(days=1)
-    assert [copy.last_seen_at for copy in after[:-1]] == [copy.stored_at for copy in before[:-1]]
-    assert again == marked  # not rewritten within SEEN_PRECISION
+    assert after[-1].last_seen_at > met.stored_at + timedelta(days=1)
+    assert after[0] == before[0]
+    assert again == after  # not rewritten within SEEN_PRECISION
+    (alias,) = alias_met[0].also_at
+    assert alias.first_seen_at == fx.FETCHED
+    assert alias.last_seen_at is not None and alias.last_seen_at > fx.FETCHED + timedelta(days=1)
+    assert alias_met[0].last_seen_at == alias_met[0].stored_at  # the copy's own URL: not met
 
 
 def test_preview_refuses_what_saving_refuses(clean_db: str) -> None:

@@ -34,6 +34,7 @@ PASSWORD = "a long enough password"
 HOSTILE = '<script>alert(1)</script>=HYPERLINK("http://evil.example")'
 SMTP_SECRET = "smtp-password-do-not-show"
 CHANNEL_SECRET = "T0SECRETHOOKPART"
+HOSTILE_URL = 'javascript:alert(2)//"><script>alert(3)</script>'
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ def web(settings: Settings, clean_db: str, monkeypatch: pytest.MonkeyPatch) -> I
         accounts.add_editor(connection, "editor", "editor@example.com", PASSWORD)
         hostile = replace(fx.FERRY, title=HOSTILE + " ferry", publisher="=cmd|' /C calc'!A0")
         run_id = articles.start_run(connection, ["daily8"])
-        articles.store_articles(connection, [hostile, fx.ORCHARD], run_id)
+        # The same text met under a hostile URL: kept as the story's "also at" URL.
+        alias = replace(hostile, url=HOSTILE_URL, canonical_url=HOSTILE_URL)
+        articles.store_articles(connection, [hostile, fx.ORCHARD, alias], run_id)
         watch = add_watch(connection, "<b>ferry</b>", "ferry", ["reader@example.com"])
         channels.set_channels(connection, watch.id, [f"json://127.0.0.1:9/hook/{CHANNEL_SECRET}"])
         matcher.match_new_articles(connection, run_id)
@@ -129,6 +132,8 @@ def test_page_values_are_escaped_in_html_atom_csv_and_json(
     for path in ("/archive?q=ferry", "/watches", "/stories/1"):
         page = editor.get(path).text
         assert "<script>alert(1)</script>" not in page and "<b>ferry</b>" not in page
+        assert "<script>alert(3)" not in page and 'href="javascript:' not in page
+    assert "also at" in editor.get("/stories/1").text
     archive = editor.get("/archive?q=ferry").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in archive
     preview = editor.get("/watches/preview", params={"q": "ferry"}).json()

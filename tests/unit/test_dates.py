@@ -87,3 +87,31 @@ def test_displayed_date_in_words_is_read() -> None:
         byline=Byline(time_css=".byline .time"),
     )
     assert _article("", "27. Juli 2025", source) == datetime(2025, 7, 27, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wed, 04 May 2022 02:41:00 GMT", datetime(2022, 5, 4, 2, 41, tzinfo=UTC)),
+        (
+            "Tue, 4 May 2021 19:18:00 +0200",
+            datetime(2021, 5, 4, 19, 18, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        ("4 May 2021 19:18 -0400", datetime(2021, 5, 4, 19, 18, tzinfo=NEW_YORK)),
+        ("20210504T132005+0300", datetime(2021, 5, 4, 13, 20, 5, tzinfo=MOSCOW)),
+        ("20210504T1320Z", datetime(2021, 5, 4, 13, 20, tzinfo=UTC)),
+    ],
+)
+def test_rfc_2822_and_basic_iso_keep_their_offset(text: str, expected: datetime) -> None:
+    parsed = parse_published(text, FETCHED, "de")
+    assert parsed == expected
+    assert parsed is not None and parsed.utcoffset() == expected.utcoffset()
+
+
+def test_dates_in_words_load_only_the_pages_language_and_english() -> None:
+    from dateparser.languages.loader import default_loader
+
+    assert parse_published("3. März 2025", FETCHED, "de") == datetime(2025, 3, 3, tzinfo=UTC)
+    loaded = set(default_loader._loaded_languages)
+    assert {"de", "en"} <= loaded
+    assert "ja" not in loaded and "fi" not in loaded
