@@ -123,6 +123,7 @@ class FleetCrawl:
         self._collector = _Collector()
         self._tail = ManifestTail(spool_dir)
         self._handed = 0
+        self._stopped: str | None = None  # why the child was stopped, when it was
         self.child_pid: int | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -231,13 +232,15 @@ class FleetCrawl:
         deadline = time.monotonic() + drain_seconds
         while self._polls and not self._output_over and time.monotonic() < deadline:
             outcomes += self.step(0.1)
+        ended = "the tick ended before this source's crawl finished"
         if process is not None and process.poll() is None and self._polls:
+            self._stopped = ended
             process.kill()
         if self._reader is not None:
             self._reader.join(30)
         outcomes += self.step(0)
         self._deliver(wait=True)
-        outcomes += self._finished(reason="the tick ended before this source's crawl finished")
+        outcomes += self._finished(reason=ended)
         self._shut_down()
         return outcomes
 
@@ -292,7 +295,7 @@ class FleetCrawl:
         """Polls whose crawler reported and whose pages are all extracted; with `reason`, also
         every other poll whose pages are extracted (failed with that reason)."""
         if self._output_over and reason is None:
-            reason = "the crawl child exited before this source's crawl finished"
+            reason = self._stopped or "the crawl child exited before this source's crawl finished"
         done = []
         for name, poll in list(self._polls.items()):
             if poll.pending:
