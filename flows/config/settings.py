@@ -92,7 +92,9 @@ class Settings(BaseSettings):
         description="Sources a tick has under way at once (claimed, not yet recorded): a tick "
         "claims no more than it can poll before its end.",
     )
-    fleet_lease_seconds: float = Field(default=900.0, gt=0)
+    fleet_lease_seconds: float = Field(
+        default=180.0, gt=0, description="A dead tick's sources come back after this long."
+    )
     fleet_crawl_concurrency: int = Field(default=64, ge=1, description="Sources crawled at once.")
     poll_policy: Literal["adaptive", "fixed"] = "adaptive"
     poll_fixed_seconds: float = Field(default=900.0, gt=0, description="The fixed policy's.")

@@ -101,7 +101,10 @@ def fixed_interval(seconds: float, rng: random.Random | None = None) -> float:
 
 
 def ensure_entries(connection: Connection, sources: Iterable[Source]) -> None:
-    """An entry_polls row for every entry point, new ones due now at the floor interval."""
+    """An entry_polls row for every entry point, new ones due now at the floor interval.
+
+    Existing rows are not touched (so not locked) unless their source changed: every tick runs
+    this, and locking the fleet's rows would deadlock with another tick recording polls."""
     rows = [
         (url, source.name, source.poll_min_seconds)
         for source in sources
@@ -109,12 +112,19 @@ def ensure_entries(connection: Connection, sources: Iterable[Source]) -> None:
     ]
     if not rows:
         return
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            """INSERT INTO entry_polls (url, source, interval_seconds) VALUES (%s, %s, %s)
-               ON CONFLICT (url) DO UPDATE SET source = EXCLUDED.source""",
-            rows,
-        )
+    urls, names, floors = ([row[i] for row in rows] for i in range(3))
+    connection.execute(
+        """INSERT INTO entry_polls (url, source, interval_seconds)
+           SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[]) ORDER BY 1
+           ON CONFLICT (url) DO NOTHING""",
+        (urls, names, floors),
+    )
+    connection.execute(
+        """UPDATE entry_polls e SET source = v.source
+           FROM unnest(%s::text[], %s::text[]) AS v(url, source)
+           WHERE e.url = v.url AND e.source <> v.source""",
+        (urls, names),
+    )
 
 
 def due_entries(connection: Connection, sources: list[str], slack_seconds: float) -> set[str]:

@@ -30,17 +30,28 @@ def lease_owner() -> str:
 
 
 def sync_sources(connection: Connection, sources: Iterable[Source], shards: int) -> None:
-    """A source_polls row for each source (new ones due now), its shard kept up to date."""
+    """A source_polls row for each source (new ones due now), its shard kept up to date.
+
+    Existing rows are left unlocked unless their shard changes: every tick runs this at its
+    start, and an upsert over the whole fleet would lock each row, deadlocking with another
+    tick that is recording its polls."""
     rows = [(source.name, shard_of(source.name, shards)) for source in sources]
     if not rows:
         return
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            """INSERT INTO source_polls (source, shard) VALUES (%s, %s)
-               ON CONFLICT (source) DO UPDATE SET shard = EXCLUDED.shard
-               WHERE source_polls.shard <> EXCLUDED.shard""",
-            rows,
-        )
+    names = [name for name, _ in rows]
+    numbers = [shard for _, shard in rows]
+    connection.execute(
+        """INSERT INTO source_polls (source, shard)
+           SELECT * FROM unnest(%s::text[], %s::int[]) ORDER BY 1
+           ON CONFLICT (source) DO NOTHING""",
+        (names, numbers),
+    )
+    connection.execute(
+        """UPDATE source_polls p SET shard = v.shard
+           FROM unnest(%s::text[], %s::int[]) AS v(source, shard)
+           WHERE p.source = v.source AND p.shard <> v.shard""",
+        (names, numbers),
+    )
 
 
 def claim_due(
