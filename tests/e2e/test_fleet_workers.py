@@ -50,6 +50,9 @@ def _environment(api_url: str, database_url: str, sources_file: Path, sink: Smtp
         NEWSWATCH_FLEET_TICK_SECONDS="18",
         NEWSWATCH_FLEET_DRAIN_SECONDS="5",
         NEWSWATCH_EXTRACT_WORKERS="1",
+        # Its busy publishers put out more stories an hour than the default budget's requests:
+        # this test is about sharing the fleet, not about the budget.
+        NEWSWATCH_POLL_BUDGET="1000",
         NEWSWATCH_SMTP_HOST="127.0.0.1",
         NEWSWATCH_SMTP_PORT=str(sink.port),
         NEWSWATCH_SMTP_SECURITY="none",
