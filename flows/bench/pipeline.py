@@ -91,10 +91,10 @@ def _bare_trafilatura(corpus_dir: str, page_ids: list[str]) -> dict[str, Any]:
     """Runs in a child pinned to one core: trafilatura.extract with the pipeline's options."""
     import trafilatura
 
-    from flows.extract import fast_selectors
+    from flows.extract import fast_parser, fast_selectors
     from flows.extract.article import TRAFILATURA_OPTIONS
 
-    if fast_selectors.active():  # bare means trafilatura's own selectors
+    if fast_selectors.active() or fast_parser.active():  # bare: trafilatura's own selectors, parser
         raise RuntimeError(f"bare trafilatura runs with {fast_selectors.active()} replaced")
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cores[-1]})

@@ -152,12 +152,14 @@ class ProcessSampler:
     CPU: seconds used since `mark_cpu()`, per pipeline part (flow, crawl, extraction) and per
     other group. A process that ends between two samples loses at most one interval's CPU.
     The sampler's own CPU is reported apart (`sampler`): one process-table read per sample,
-    so it stays a small share of one core.
+    so it stays a small share of one core. PSS (the kernel sums each process's mappings for it,
+    several times the cost of RSS) is read every `pss_every`-th sample only.
     """
 
     exclude: Callable[[psutil.Process], str | None]
     postgres_pid: int | None = None
     interval: float = 0.2
+    pss_every: int = 5
     peaks_mb: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -168,6 +170,7 @@ class ProcessSampler:
     # The sampler thread's CPU since mark_cpu(), counted apart from the flow's.
     _own_cpu: float = 0.0
     _processes: dict[int, psutil.Process] = field(default_factory=dict)
+    _samples: int = 0
 
     def _table(self) -> dict[int, list[int]]:
         """pid -> child pids, from one pass over the process table. Process objects are kept
@@ -209,6 +212,8 @@ class ProcessSampler:
 
     def sample(self) -> dict[str, int]:
         children = self._table()
+        with_pss = self._samples % self.pss_every == 0
+        self._samples += 1
         me = os.getpid()
         groups: dict[str, int] = {"pipeline": 0, "pipeline_pss": 0}
         pipeline: list[int] = [me]
@@ -230,7 +235,7 @@ class ProcessSampler:
                 part = self._group(pid, pipeline_part)
             except (psutil.Error, KeyError):
                 continue
-            rss, pss = self._measure([pid], part, pss=True)
+            rss, pss = self._measure([pid], part, pss=with_pss)
             groups["pipeline"] += rss
             groups["pipeline_pss"] += pss
         if self.postgres_pid is not None and self.postgres_pid in self._processes:

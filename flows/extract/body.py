@@ -22,8 +22,9 @@ Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpu
   <title>, og:title, twitter:title) is dropped.
 Subheadings are kept (dropping them lost more recall than it gained precision).
 
-trafilatura's regex selectors are swapped for flows.extract.fast_selectors' equivalents at the first
-extraction (not at import: the benchmark's bare trafilatura imports the options from here).
+trafilatura's regex selectors are swapped for flows.extract.fast_selectors' equivalents, and its
+parser's Python class lookup for flows.extract.fast_parser's C one, at the first extraction (not
+at import: the benchmark's bare trafilatura imports the options from here).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from flows.extract import fast_selectors
+from flows.extract import fast_parser, fast_selectors
 from flows.extract.continuation import continuation_paragraphs
 from flows.extract.evidence import comparable, trim_to_publisher_text, trusted_body
 from flows.extract.leader import drop_leader
@@ -72,6 +73,7 @@ _WORDS = re.compile(r"\w+")
 
 def parse_html(html_text: str) -> HtmlElement | None:
     """Parse as trafilatura does (comments and processing instructions dropped)."""
+    fast_parser.install()
     return load_html(html_text)
 
 

@@ -1,8 +1,10 @@
 """The spool: how a crawl child hands pages to the flow, written once for both sides.
 
 A spool is a folder. `manifest.jsonl` gets one line per fetched page or fetch error, in fetch
-order, appended while the crawl runs (the extraction pool tails it); each page's bytes are a file
-of their own, named by the line's `body_file` (relative to the spool). When the crawl ends, each
+order, appended while the crawl runs (the extraction pool tails it); each page's bytes are
+appended to its part's `pages.bin`, at the line's `body_offset` and `body_length`, before the line
+is written. One file per part rather than one per page: creating a file costs about 0.8 ms of CPU
+on an ext4 volume (measured here, 30 times an append), more than the crawl spends on a page. When the crawl ends, each
 source leaves `stats.json` (its Scrapy stats) and `validators.json` (entry points' validators,
 to keep once the pages are stored) in its part of the spool.
 
@@ -29,7 +31,7 @@ from flows.records import CrawlResult, FetchedPage, FetchError, Validator
 MANIFEST = "manifest.jsonl"
 VALIDATORS_FILE = "validators.json"
 STATS_FILE = "stats.json"
-PAGES_DIR = "pages"
+PAGES_FILE = "pages.bin"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class PageRecord:
     body_file: str
     entry: str | None = None
     kind: str = "page"
+    body_offset: int = 0
+    body_length: int | None = None  # None: the whole file
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ def parse_record(line: str) -> SpoolRecord:
             content_type=raw.get("content_type"),
             body_file=raw["body_file"],
             entry=raw.get("entry"),
+            body_offset=int(raw.get("body_offset", 0)),
+            body_length=None if raw.get("body_length") is None else int(raw["body_length"]),
         )
     raise ValueError(f"not a spool record: {line[:80]!r}")
 
@@ -118,6 +124,19 @@ class _Manifest:
         os.write(self.fd, (json.dumps(asdict(record), ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+def _append(path: Path, body: bytes) -> int:
+    """Append `body` to `path` and return where it starts. O_APPEND places it at the end even
+    when another process appends too; the descriptor's position then tells where it ended."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(descriptor, body)
+        if written != len(body):  # a full disk: the record must not point at a short body
+            raise OSError(f"spool: wrote {written} of {len(body)} bytes to {path}")
+        return os.lseek(descriptor, 0, os.SEEK_CUR) - written
+    finally:
+        os.close(descriptor)
+
+
 class SpoolWriter:
     """Writes one source's pages and errors into a spool (its part named by `part`)."""
 
@@ -125,14 +144,13 @@ class SpoolWriter:
         self.spool_dir = spool_dir
         self.part = part
         self._manifest: _Manifest | None = None
-        self._count = 0
 
     @property
     def part_dir(self) -> Path:
         return part_dir(self.spool_dir, self.part)
 
     def open(self) -> None:
-        (self.part_dir / PAGES_DIR).mkdir(parents=True, exist_ok=True)
+        self.part_dir.mkdir(parents=True, exist_ok=True)
         self._manifest = _Manifest.acquire(self.spool_dir / MANIFEST)
 
     def close(self) -> None:
@@ -151,10 +169,20 @@ class SpoolWriter:
         entry: str | None = None,
     ) -> PageRecord:
         assert self._manifest is not None, "SpoolWriter.open() first"
-        self._count += 1
-        body_file = "/".join(filter(None, [self.part, PAGES_DIR, f"{self._count:07d}.html"]))
-        (self.spool_dir / body_file).write_bytes(body)
-        record = PageRecord(source, url, status, fetched_at, content_type, body_file, entry)
+        body_file = "/".join(filter(None, [self.part, PAGES_FILE]))
+        offset = _append(self.spool_dir / body_file, body)
+        record = PageRecord(
+            source,
+            url,
+            status,
+            fetched_at,
+            content_type,
+            body_file,
+            entry,
+            "page",
+            offset,
+            len(body),
+        )
         self._manifest.append(record)
         return record
 
@@ -227,9 +255,21 @@ def fetched_page(record: PageRecord, spool_dir: Path, with_body: bool = True) ->
         url=record.url,
         status=record.status,
         fetched_at=datetime.fromisoformat(record.fetched_at),
-        body=(spool_dir / record.body_file).read_bytes() if with_body else b"",
+        body=_read_body(record, spool_dir) if with_body else b"",
         content_type=record.content_type,
     )
+
+
+def _read_body(record: PageRecord, spool_dir: Path) -> bytes:
+    path = spool_dir / record.body_file
+    if record.body_length is None:
+        return path.read_bytes()
+    with path.open("rb") as pages:
+        pages.seek(record.body_offset)
+        body = pages.read(record.body_length)
+    if len(body) != record.body_length:
+        raise OSError(f"spool: {path} holds {len(body)} of the page's {record.body_length} bytes")
+    return body
 
 
 def fetch_error(record: ErrorRecord) -> FetchError:

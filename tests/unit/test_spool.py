@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from flows.fetch.spool import (
     MANIFEST,
     ErrorRecord,
@@ -31,7 +33,7 @@ def test_one_source_round_trip(tmp_path: Path) -> None:
     write_stats(tmp_path, {"response_received_count": 3, "start_time": object()})
     write_validators(tmp_path, [Validator("http://a/", etag='"x"')])
 
-    assert page.body_file == "pages/0000001.html"
+    assert (page.body_file, page.body_offset, page.body_length) == ("pages.bin", 0, 10)
     entries = list(iter_spool(tmp_path))
     assert entries[1] == FetchError("s", "http://a/2", "HTTP 404")
     assert entries[0].body == b"<p>one</p>"  # type: ignore[union-attr]
@@ -62,7 +64,8 @@ def test_sources_share_one_manifest_and_keep_their_parts(tmp_path: Path) -> None
     assert beta.stats == {"response_received_count": 2}
     alpha = read_crawl("alpha", tmp_path, part="alpha")
     assert [p.url for p in alpha.pages] == ["http://a/1"] and alpha.stats == {}
-    assert (tmp_path / "alpha" / "pages" / "0000001.html").read_bytes() == b"A1"
+    assert (tmp_path / "alpha" / "pages.bin").read_bytes() == b"A1"
+    assert (tmp_path / "beta" / "pages.bin").read_bytes() == b"B1B3"
 
 
 def test_tail_returns_only_complete_records(tmp_path: Path) -> None:
@@ -87,3 +90,16 @@ def test_page_record_reads_back_as_a_fetched_page(tmp_path: Path) -> None:
     page = fetched_page(record, tmp_path)
     assert (page.body, page.fetched_at.isoformat()) == (b"body", FETCHED_AT)
     assert fetched_page(record, tmp_path, with_body=False).body == b""
+
+
+def test_a_body_cut_short_is_an_error_not_a_shorter_page(tmp_path: Path) -> None:
+    writer = SpoolWriter(tmp_path)
+    writer.open()
+    writer.page("s", "http://a/1", 200, FETCHED_AT, b"<p>first</p>", "text/html")
+    second = writer.page("s", "http://a/2", 200, FETCHED_AT, b"<p>second</p>", "text/html")
+    writer.close()
+    assert fetched_page(second, tmp_path).body == b"<p>second</p>"
+    with (tmp_path / "pages.bin").open("r+b") as pages:  # a crash mid-write leaves a short tail
+        pages.truncate(second.body_offset + 4)
+    with pytest.raises(OSError, match="4 of the page's 13 bytes"):
+        fetched_page(second, tmp_path)

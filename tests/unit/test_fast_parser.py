@@ -1,0 +1,82 @@
+"""flows.extract.fast_parser: the C class lookup changes no stored article, only the cost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+from lxml.html import HtmlElement, HtmlElementClassLookup
+from trafilatura.utils import HTML_PARSER, load_html
+
+from flows.config.settings import REPO_ROOT
+from flows.config.sources import Source
+from flows.extract import fast_parser, fast_selectors
+from flows.extract.article import extract_article
+from flows.records import FetchedPage
+from tests.unit.test_fast_selectors import _pages
+
+
+@contextmanager
+def lxml_html_lookup() -> Iterator[None]:
+    """trafilatura's parser with lxml.html's own (Python) class lookup, for the block."""
+    HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
+    try:
+        yield
+    finally:
+        HTML_PARSER.set_element_class_lookup(fast_parser.C_LOOKUP)
+
+
+def test_installed_parser_makes_html_elements_without_python_lookup() -> None:
+    fast_parser.install()
+    assert fast_parser.active()
+    root = load_html("<html><body><form><input name=q></form><p>Text</p></body></html>")
+    assert root is not None
+    assert all(type(element) is HtmlElement for element in root.iter())  # form, input too
+    with lxml_html_lookup():  # proxies are made on access, with the lookup of that moment
+        python_root = load_html("<html><body><form><input name=q></form></body></html>")
+        assert python_root is not None
+        assert type(python_root.find(".//form")).__name__ == "FormElement"  # what it replaces
+
+
+@pytest.mark.integration  # every fixture page (and the shared corpus, where present)
+def test_stored_articles_are_the_same_with_lxml_htmls_own_lookup() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    generic = Source(
+        name="any", start_urls=["http://127.0.0.1/"], article_url_patterns=["/a/"], min_body_chars=1
+    )
+    compared = 0
+    for name, html, source in _pages():
+        page = FetchedPage(
+            source=name, url=f"http://127.0.0.1/a/{name}", status=200, fetched_at=now, body=html
+        )
+        fast = extract_article(page, source or generic)
+        assert fast_parser.active()
+        with lxml_html_lookup():
+            own = extract_article(page, source or generic)
+        assert fast == own, name
+        compared += 1
+    assert compared >= 3
+
+
+def test_switch_keeps_lxml_htmls_own_lookup() -> None:
+    script = (
+        "from flows.extract import fast_parser; from trafilatura.utils import load_html;"
+        "fast_parser.install();"
+        "root = load_html('<html><body><form><p>x</p></form></body></html>');"
+        "print(fast_parser.active(), type(root.find('.//form')).__name__)"
+    )
+    environment = dict(os.environ, **{fast_selectors.SWITCH: "xpath"})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert result.stdout.split() == ["False", "FormElement"]
