@@ -54,6 +54,8 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.incremental.ConditionalRequestMiddleware": 540,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.politeness.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "spiders.refresh.HeadMetaRefreshMiddleware": 580,
 }
 SPIDER_MIDDLEWARES = {
     "spiders.failures.OwnFailureMiddleware": 10,

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import forkserver, get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -193,7 +193,8 @@ def extract_while_crawling(
     crawler = threading.Thread(target=run, name=name, daemon=True)
     tail = ManifestTail(spool_dir)
     pending: deque[tuple[PageRecord, Future[Article | FetchError]]] = deque()
-    # Started at the first page: a crawl that finds nothing new pays for no worker processes.
+    # Started at the first page: a crawl that finds nothing new pays for no worker processes
+    # (only for the fork server's start).
     pool: ProcessPoolExecutor | None = None
     collector = _Collector()
 
@@ -207,6 +208,12 @@ def extract_while_crawling(
         if batch and on_articles is not None:
             on_articles(batch)
 
+    context = worker_context(start_method)
+    if context.get_start_method() == "forkserver":
+        # The server imports trafilatura and the language model (about a second of CPU) while
+        # the crawl child starts and fetches its entry points, not after the first page. The
+        # probe has already said this source changed, so pages are the likely outcome.
+        forkserver.ensure_running()
     crawler.start()
     try:
         while True:
@@ -217,7 +224,7 @@ def extract_while_crawling(
                 if pool is None:
                     pool = ProcessPoolExecutor(
                         resolve_workers(workers),
-                        mp_context=worker_context(start_method),
+                        mp_context=context,
                         initializer=_init_worker,
                         initargs=(json.dumps([s.model_dump(mode="json") for s in sources]),),
                     )
