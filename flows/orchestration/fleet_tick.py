@@ -13,66 +13,31 @@ one source's error line, never the tick's failure.
 
 from __future__ import annotations
 
-import re
-import tempfile
+import contextlib
+import os
+import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import psutil
 
 from flows.config.settings import Settings
 from flows.config.sources import Source
-from flows.fetch import history, polling, robots_cache
+from flows.fetch import polling, robots_cache
 from flows.fetch.crawl import _crawler_user_agent
 from flows.fetch.fleet import FleetCrawl, SourceOutcome
 from flows.fetch.fleet_probe import FleetProber, worth_probing
-from flows.fetch.polite import retry_after_seconds
 from flows.fetch.poll_budget import fleet_scale
-from flows.match import matcher
-from flows.notify import outbox
 from flows.notify.mailer import Transport, transport_for
 from flows.orchestration import shards
+from flows.orchestration.poll_record import SourceTick, TickSummary, alert_run, record_source
 from flows.records import Article, RunSummary
 from flows.store import articles as store
-from flows.store import db, runs
+from flows.store import db
+from flows.store.articles import process_alive
 
-MAX_NOT_BEFORE = 6 * 3600.0  # a Retry-After longer than this is capped
-_RETRY_AFTER = re.compile(r"Retry-After: ([^)]+)\)")
-
-
-@dataclass
-class SourceTick:
-    """One source's poll in a tick, for the run's artifact and the CLI."""
-
-    source: str
-    run_id: int
-    crawl_ok: bool
-    entry_points: int
-    pages: int
-    articles_new: int
-    errors: int
-    next_poll_in: float | None
-    error: str | None = None
-
-
-@dataclass
-class TickSummary:
-    passes: int = 0
-    run_ids: list[int] = field(default_factory=list)
-    polled: list[SourceTick] = field(default_factory=list)
-    articles_new: int = 0
-    alerts_new: int = 0
-    emails_sent: int = 0
-    errors: list[str] = field(default_factory=list)
-    probed_unchanged: int = 0  # polls a probe answered (every entry point 304), no crawl
-
-    @property
-    def sources_polled(self) -> int:
-        return len(self.polled)
-
-    @property
-    def sources_with_news(self) -> list[SourceTick]:
-        return [line for line in self.polled if line.articles_new > 0]
+__all__ = ["SourceTick", "TickSummary", "run_tick"]
 
 
 def run_tick(
@@ -116,10 +81,10 @@ def run_tick(
         }
         prober = FleetProber(settings.fleet_probe_threads, _crawler_user_agent(), crawl_settings)
         with (
-            tempfile.TemporaryDirectory(prefix="newswatch-fleet-") as spool,
+            tick_spool(settings.run_scratch_root / TICK_SPOOLS) as spool,
             FleetCrawl(
                 sources,
-                Path(spool),
+                spool,
                 database_url,
                 workers=settings.extract_workers,
                 log_line=log_line,
@@ -138,6 +103,29 @@ def run_tick(
             tick.finish(crawl.close(settings.fleet_drain_seconds))
     tick.close()
     return tick.summary
+
+
+TICK_SPOOLS = "ticks"  # under the run scratch root: one folder per tick process
+
+
+@contextlib.contextmanager
+def tick_spool(root: Path) -> Iterator[Path]:
+    """A spool folder for this tick, named by its process (pid and start time), removed at the
+    end; first the folders of ticks whose process is gone are removed: a tick killed outright
+    (a cancelled flow run past its grace period, the out-of-memory killer) cannot remove its
+    own, and a temporary folder elsewhere would stay on the disk for good."""
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in root.glob("tick-*"):
+        _, pid, started, *_ = [*folder.name.split("-"), "", ""]
+        if pid.isdigit() and started.isdigit() and not process_alive(int(pid), int(started)):
+            shutil.rmtree(folder, ignore_errors=True)
+    me = psutil.Process(os.getpid())
+    spool = root / f"tick-{me.pid}-{int(me.create_time())}-{time.time_ns()}"
+    spool.mkdir()
+    try:
+        yield spool
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def _poll_until(
@@ -262,7 +250,7 @@ class _Tick:
             assert self.run_id is not None
             results = []
             for outcome in outcomes:
-                line, result = _record_source(
+                line, result = record_source(
                     connection, self.run_id, outcome.source, outcome, self.settings, self.scale
                 )
                 self.summary.polled.append(line)
@@ -281,7 +269,7 @@ class _Tick:
         assert self.run_id is not None
         self._unalerted = False
         self._alerted_at = time.monotonic()
-        _alert(
+        alert_run(
             self.database_url,
             self.run_id,
             self.settings,
@@ -312,118 +300,3 @@ class _Tick:
 
 ENTRY_SLACK = 30.0  # an entry point due this soon is polled with its source's due ones
 ALERT_EVERY = 1.0  # seconds; matching and sending at most this often while stories come in
-
-
-def _alert(
-    database_url: str,
-    run_id: int,
-    settings: Settings,
-    transport: Transport,
-    run_summary: RunSummary,
-    summary: TickSummary,
-) -> None:
-    try:
-        with db.connect(database_url) as connection:
-            matched = matcher.match_new_articles(connection, run_id)
-            outbox.queue_emails(connection, run_id, settings.mail_from)
-            delivered = outbox.deliver_pending(connection, transport, settings.mail_from)
-    except Exception as exc:  # alerts stay queued in Postgres: the next pass sends them
-        summary.errors.append(f"alerting: {type(exc).__name__}: {exc}")
-        run_summary.alerting_failed = True
-        return
-    run_summary.alerts_new += matched.alerts_new
-    run_summary.watches_matched = max(run_summary.watches_matched, matched.watches_matched)
-    run_summary.emails_sent += delivered.sent
-    summary.alerts_new += matched.alerts_new
-    summary.emails_sent += delivered.sent
-    summary.errors += [f"e-mail: {error}" for error in delivered.errors]
-
-
-def _record_source(
-    connection: db.Connection,
-    run_id: int,
-    source: Source,
-    outcome: SourceOutcome,
-    settings: Settings,
-    scale: float | None = None,
-) -> tuple[SourceTick, shards.PollResult]:
-    now = time.time()
-    line = runs.SourceRunStats(source=source.name, crawl_ok=outcome.crawl_ok)
-    crawled = outcome.crawled
-    if crawled is not None:
-        line.pages_fetched, line.bytes_received, line.status_counts, line.skipped = (
-            runs.crawl_figures(crawled.stats)
-        )
-    line.articles_new = len(outcome.articles)
-    line.articles_duplicate = outcome.duplicates_in_batch
-    line.errors = len(outcome.errors)
-    line.seconds = outcome.seconds
-    store.record_errors(connection, run_id, outcome.errors)
-    if outcome.crawl_ok and crawled is not None:
-        history.save_validators(connection, source.name, crawled.validators)
-    runs.add_poll(connection, run_id, line)
-    fixed = settings.poll_fixed_seconds if settings.poll_policy == "fixed" else None
-    polls = [
-        polling.EntryPoll(url, tuple(outcome.published_by_entry.get(url, ())))
-        for url in source.entry_urls()
-    ]
-    next_at = polling.record_entry_polls(connection, source, polls, now, fixed, scale)
-    error = _source_error(outcome, line.status_counts)
-    not_before = _not_before(outcome, now)
-    if error is not None and next_at is not None and not_before is None:
-        # A failing source backs off by its error streak, up to its ceiling.
-        row = connection.execute(
-            "SELECT error_streak FROM source_polls WHERE source = %s", (source.name,)
-        ).fetchone()
-        streak = int(row["error_streak"]) if row else 0
-        back_off = min(source.poll_min_seconds * 2 ** (streak + 1), source.poll_max_seconds)
-        next_at = max(next_at, now + back_off)
-    tick = SourceTick(
-        source=source.name,
-        run_id=run_id,
-        crawl_ok=outcome.crawl_ok,
-        entry_points=len(polls),
-        pages=line.pages_fetched,
-        articles_new=line.articles_new,
-        errors=line.errors,
-        next_poll_in=(next_at - now) if next_at is not None else None,
-        error=error,
-    )
-    result = shards.PollResult(
-        source=source.name,
-        next_poll_at=next_at,
-        had_news=line.articles_new > 0,
-        error=error,
-        not_before=not_before,
-    )
-    return tick, result
-
-
-def _source_error(outcome: SourceOutcome, statuses: dict[str, int]) -> str | None:
-    """Why the source could not be polled at all; None when an entry point answered."""
-    if not outcome.crawl_ok:
-        return outcome.crawler_error or "the crawl did not report"
-    answered = sum(count for status, count in statuses.items() if status in ("200", "304"))
-    if answered == 0 and outcome.errors:
-        return outcome.errors[0].reason
-    if answered == 0:
-        return "no entry point answered"
-    if outcome.errors and not outcome.articles and not outcome.pages_by_entry:
-        feed_errors = [e for e in outcome.errors if "unreadable" in e.reason]
-        if feed_errors:
-            return feed_errors[0].reason
-    return None
-
-
-def _not_before(outcome: SourceOutcome, now: float) -> float | None:
-    """When the server said to come back (the longest Retry-After it sent), capped."""
-    if not any("Retry-After" in error.reason for error in outcome.errors):
-        return None
-    waits = []
-    for error in outcome.errors:
-        found = _RETRY_AFTER.search(error.reason)
-        if found:
-            seconds = retry_after_seconds(found.group(1), now)
-            if seconds is not None:
-                waits.append(min(seconds, MAX_NOT_BEFORE))
-    return now + max(waits) if waits else None

@@ -97,7 +97,7 @@ def close_abandoned_runs(connection: Connection, scratch_root: Path | None = Non
         "SELECT id, pid, process_started FROM runs WHERE status = 'running' AND host = %s",
         (socket.gethostname(),),
     ).fetchall()
-    gone = [int(row["id"]) for row in rows if not _alive(row["pid"], row["process_started"])]
+    gone = [int(row["id"]) for row in rows if not process_alive(row["pid"], row["process_started"])]
     if gone:
         connection.execute(
             """UPDATE runs SET status = 'crashed', finished_at = now()
@@ -110,7 +110,9 @@ def close_abandoned_runs(connection: Connection, scratch_root: Path | None = Non
     return gone
 
 
-def _alive(pid: int | None, started: float | None) -> bool:
+def process_alive(pid: int | None, started: float | None) -> bool:
+    """Whether the process `pid` that started at `started` (epoch seconds) still runs: a pid
+    alone may have been reused."""
     if pid is None or started is None:
         return True  # a row from before runs named their process: leave it alone
     try:

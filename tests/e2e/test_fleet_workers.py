@@ -42,7 +42,8 @@ def _environment(
     temp_dir.mkdir(parents=True, exist_ok=True)
     environment = dict(
         os.environ,
-        # Ticks stopped with the workers leave their spool and forkserver folders: in the test's.
+        # Ticks stopped with the workers leave their fork servers' folders (pymp-*): in the test's
+        # (their spools are in the data folder, removed by the next tick on the host).
         TMPDIR=str(temp_dir),
         PREFECT_API_URL=api_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
