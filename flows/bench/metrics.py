@@ -17,6 +17,11 @@ _TOKEN = re.compile(r"\w+")
 SHINGLE_SIZE = 4
 
 
+def share(part: float, whole: float) -> float:
+    """part / whole, 0.0 for an empty whole (a page with nothing predicted, nothing true)."""
+    return part / whole if whole else 0.0
+
+
 def shingles(text: str, size: int = SHINGLE_SIZE) -> Counter[tuple[str, ...]]:
     """The multiset of `size`-token runs; a shorter text gives one shorter shingle (none if empty)."""
     tokens = _TOKEN.findall(text or "")
@@ -39,11 +44,11 @@ class PageScore:
 
     @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        return share(self.tp, self.tp + self.fp)
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return share(self.tp, self.tp + self.fn)
 
 
 def score_page(predicted: str, truth: str) -> PageScore:
@@ -85,9 +90,9 @@ def score_corpus(predictions: Mapping[str, str], truths: Mapping[str, str]) -> C
             precisions.append(page.precision)
         if page.has_truth:
             recalls.append(page.recall)
-    precision = sum(precisions) / len(precisions) if precisions else 0.0
-    recall = sum(recalls) / len(recalls) if recalls else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision = share(sum(precisions), len(precisions))
+    recall = share(sum(recalls), len(recalls))
+    f1 = share(2 * precision * recall, precision + recall)
     return CorpusScore(precision, recall, f1, len(truths))
 
 
@@ -113,21 +118,21 @@ class SnippetScore:
 
     @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        return share(self.tp, self.tp + self.fp)
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return share(self.tp, self.tp + self.fn)
 
     @property
     def f1(self) -> float:
         p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return share(2 * p * r, p + r)
 
     @property
     def accuracy(self) -> float:
         total = self.tp + self.fp + self.tn + self.fn
-        return (self.tp + self.tn) / total if total else 0.0
+        return share(self.tp + self.tn, total)
 
     def as_dict(self) -> dict[str, float | int]:
         return {

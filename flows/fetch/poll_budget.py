@@ -21,7 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flows.config.sources import Source
-from flows.fetch.polling import RATE_WHEN_NONE, EntryHistory, hour_weight, story_rate
+from flows.fetch.polling import (
+    RATE_WHEN_NONE,
+    EntryHistory,
+    hour_weight,
+    interval_for,
+    story_rate,
+)
 from flows.store.db import Connection
 
 
@@ -32,10 +38,6 @@ class Demand:
     rate: float  # expected new stories a second
     floor: float
     ceiling: float
-
-
-def interval_for(rate: float, scale: float, floor: float, ceiling: float) -> float:
-    return min(max(scale / math.sqrt(max(rate, 1e-12)), floor), ceiling)
 
 
 def polls_per_second(demands: Sequence[Demand], scale: float) -> float:

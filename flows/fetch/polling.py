@@ -14,6 +14,7 @@ State lives in Postgres (entry_polls), so it survives restarts and every worker 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -70,8 +71,12 @@ def next_interval(
     else:
         hour = datetime.fromtimestamp(now, UTC).hour
         base = 1.0 / (POLLS_PER_STORY * rate * hour_weight(history, hour))
-    jitter = 1.0 + (rng or random).uniform(-JITTER, JITTER)
-    return min(max(base * jitter, floor), ceiling)
+    return _jittered(base, floor, ceiling, rng)
+
+
+def interval_for(rate: float, scale: float, floor: float, ceiling: float) -> float:
+    """The square-root rule (flows.fetch.poll_budget): an interval of `scale` / sqrt(rate)."""
+    return min(max(scale / math.sqrt(max(rate, 1e-12)), floor), ceiling)
 
 
 def budgeted_interval(
@@ -83,13 +88,15 @@ def budgeted_interval(
     rng: random.Random | None = None,
 ) -> float:
     """The square-root rule's interval (flows.fetch.poll_budget), jittered, within bounds."""
-    from flows.fetch.poll_budget import interval_for
-
     rate = story_rate(history, now)
     hour = datetime.fromtimestamp(now, UTC).hour
     expected = (rate if rate is not None else RATE_WHEN_NONE) * hour_weight(history, hour)
+    return _jittered(interval_for(expected, scale, floor, ceiling), floor, ceiling, rng)
+
+
+def _jittered(base: float, floor: float, ceiling: float, rng: random.Random | None) -> float:
     jitter = 1.0 + (rng or random).uniform(-JITTER, JITTER)
-    return min(max(interval_for(expected, scale, floor, ceiling) * jitter, floor), ceiling)
+    return min(max(base * jitter, floor), ceiling)
 
 
 def fixed_interval(seconds: float, rng: random.Random | None = None) -> float:
