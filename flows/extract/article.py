@@ -152,13 +152,16 @@ def _language(root: HtmlElement, title: str, body: str) -> str:
 
 
 def page_facts(root: HtmlElement) -> dict[str, str]:
-    """The first canonical link, og:title, og:site_name, <title> text and publication time
-    (meta or <time datetime>) in document order: one pass instead of an XPath each."""
+    """The first canonical link, og:title, og:site_name, <title> text, <h1> text and
+    publication time (meta or <time datetime>) in document order: one pass instead of an XPath
+    each."""
     facts: dict[str, str] = {}
-    for element in root.iter("link", "meta", "title", "time"):
+    for element in root.iter("link", "meta", "title", "time", "h1"):
         tag, name, value = element.tag, "", None
         if tag == "title":
             name, value = "title", element.text
+        elif tag == "h1":
+            name, value = "h1", element.text_content()
         elif tag == "time":
             name, value = "published", element.get("datetime")
         else:
@@ -198,8 +201,7 @@ def extract_article(page: FetchedPage, source: Source) -> Article:
     page_title = facts.get("title")
     site_name = facts.get("site_name")
     meta_date = facts.get("published") or article_data.published
-    heading = root.find(".//h1")
-    h1_title = " ".join(heading.text_content().split()) if heading is not None else None
+    h1_title = facts.get("h1")
 
     related = _find_marker(root, source.related_markers)
     hashtags = _hashtags(root, source, related)

@@ -64,10 +64,6 @@ _RECALL_OPTIONS: dict[str, Any] = {
     "favor_recall": True,
 }
 _LEADING_BLOCKS_CHECKED = 3
-_TITLE_XPATH = (
-    "//h1 | //title | //meta[@property='og:title']/@content"
-    " | //meta[@name='twitter:title']/@content"
-)
 _WORDS = re.compile(r"\w+")
 
 
@@ -82,11 +78,17 @@ def _words(text: str) -> str:
 
 
 def page_titles(root: HtmlElement) -> set[str]:
-    """The page's headline candidates, as lower-case word sequences."""
+    """The page's headline candidates (h1, <title>, og:title and twitter:title), as lower-case
+    word sequences; one pass of lxml's tag iterator (an XPath union costs twice as much)."""
     titles = set()
-    for found in root.xpath(_TITLE_XPATH):
-        text = found if isinstance(found, str) else found.text_content()
-        words = _words(text)
+    for element in root.iter("h1", "title", "meta"):
+        if element.tag != "meta":
+            text: str | None = element.text_content()
+        elif element.get("property") == "og:title" or element.get("name") == "twitter:title":
+            text = element.get("content")
+        else:
+            continue
+        words = _words(text or "")
         if words:
             titles.add(words)
     return titles

@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -93,14 +94,17 @@ def run_tick(
                 start_method=settings.extract_start_method,
             ) as crawl,
         ):
+            tick.crawl, tick.prober = crawl, prober
             try:
                 _poll_until(tick, crawl, prober, names, shard_ids, deadline, max_passes)
+                tick.closing = True  # no new polls from here: the waiting ones are given back
                 while prober.in_flight:  # probes have deadlines of their own
                     tick.take_probes(crawl, prober)
                     tick.finish(crawl.step(0.05))
             finally:
                 prober.close()
             tick.finish(crawl.close(settings.fleet_drain_seconds))
+        tick.give_back_waiting()
     tick.close()
     return tick.summary
 
@@ -146,7 +150,7 @@ def _poll_until(
     while True:
         now = time.monotonic()
         claiming = now < deadline and (max_passes is None or tick.summary.passes < max_passes)
-        in_flight = crawl.in_flight + prober.in_flight
+        in_flight = crawl.in_flight + prober.in_flight + len(tick.waiting)
         if not claiming and (in_flight == 0 or now >= deadline):
             return
         room = settings.fleet_pass_limit - in_flight
@@ -163,7 +167,7 @@ def _poll_until(
                     return  # nothing falls due in this tick
                 next_claim = now + max(wait, CLAIM_EVERY)
         tick.take_probes(crawl, prober)
-        busy = crawl.in_flight + prober.in_flight > 0
+        busy = crawl.in_flight + prober.in_flight + len(tick.waiting) > 0
         tick.finish(crawl.step(0.05 if busy else min(max(next_claim - now, 0.0), 1.0)))
 
 
@@ -196,6 +200,12 @@ class _Tick:
         self._alerted_at = 0.0
         self._unalerted = False
         self._polled: set[str] = set()
+        self.crawl: FleetCrawl | None = None
+        self.prober: FleetProber | None = None
+        self.closing = False
+        # Claimed sources whose host another poll under way is asking, oldest claim first.
+        self.waiting: list[str] = []
+        self._hosts_in_use: Counter[str] = Counter()
 
     def hand_over(self, crawl: FleetCrawl, prober: FleetProber, claimed: list[str]) -> None:
         connection = self.connection
@@ -206,14 +216,54 @@ class _Tick:
             self.run_summary.run_id = self.run_id
             self.summary.run_ids.append(self.run_id)
         self.summary.passes += 1
-        due = polling.due_entries(connection, claimed, slack_seconds=ENTRY_SLACK)
-        polled = [polling.restricted(self.by_name[name], due) for name in claimed]
-        self._polled.update(claimed)
+        self.waiting.extend(claimed)
+        self._start_waiting(crawl, prober)
+
+    def _start_waiting(self, crawl: FleetCrawl, prober: FleetProber) -> None:
+        """Start the waiting polls whose hosts no poll under way is asking: a publisher with
+        several sources (sections, feeds) gets one poll at a time, each with its own delays,
+        never all of them at once. Shards are by host (shards.shard_key), so no other tick
+        polls that host meanwhile."""
+        connection = self.connection
+        assert connection is not None
+        starting, still_waiting = [], []
+        for name in self.waiting:
+            hosts = shards.source_hosts(self.by_name[name])
+            if self.closing or any(self._hosts_in_use[host] > 0 for host in hosts):
+                still_waiting.append(name)
+                continue
+            self._hosts_in_use.update(hosts)
+            starting.append(name)
+        self.waiting = still_waiting
+        if not starting:
+            return
+        # A source that waited for its host may have outlived its lease: renewed, or dropped
+        # when another tick has claimed it since.
+        held = set(
+            shards.renew(connection, self.owner, starting, self.settings.fleet_lease_seconds)
+        )
+        for name in starting:
+            if name not in held:
+                self._hosts_in_use.subtract(shards.source_hosts(self.by_name[name]))
+        starting = [name for name in starting if name in held]
+        if not starting:
+            return
+        due = polling.due_entries(connection, starting, slack_seconds=ENTRY_SLACK)
+        polled = [polling.restricted(self.by_name[name], due) for name in starting]
+        self._polled.update(starting)
         probed = worth_probing(connection, polled) if self.settings.fleet_probe_threads else set()
         prober.submit(connection, [source for source in polled if source.name in probed])
         for source in polled:
             if source.name not in probed:
                 crawl.submit(source)
+
+    def give_back_waiting(self) -> None:
+        """Leases of claimed sources the tick ended before polling go back unrecorded."""
+        connection = self.connection
+        if self.waiting and connection is not None:
+            shards.unclaim(connection, self.owner, self.waiting)
+            connection.commit()
+            self.waiting = []
 
     def take_probes(self, crawl: FleetCrawl, prober: FleetProber) -> None:
         """Unchanged sources' polls are over; changed ones go to the crawl."""
@@ -261,6 +311,10 @@ class _Tick:
                     self.run_summary.failed_sources.append(outcome.source.name)
             shards.release(connection, self.owner, results)
             connection.commit()
+            for outcome in outcomes:
+                self._hosts_in_use.subtract(shards.source_hosts(self.by_name[outcome.source.name]))
+            if self.waiting and self.crawl is not None and self.prober is not None:
+                self._start_waiting(self.crawl, self.prober)
         # A story's alert must not wait for the tick's end, nor for slower sources.
         if self._unalerted and time.monotonic() - self._alerted_at >= ALERT_EVERY:
             self._alert()

@@ -1,6 +1,7 @@
 """Shards and leases: workers on any number of machines share the fleet, no source twice at once.
 
-Each source belongs to one shard (a stable hash of its name), and each shard gets its own
+Each source belongs to one shard (a stable hash of its host, so that the sources of one publisher's
+host are polled by one tick at a time, which polls them one after another), and each shard gets its own
 deployment with a concurrency limit of one, so Prefect runs at most one tick per shard at a
 time, on whichever worker of the pool is free. Underneath, every tick claims the due sources it
 crawls with a lease in Postgres (`FOR UPDATE SKIP LOCKED`, then `lease_until`): two ticks that
@@ -15,14 +16,27 @@ import socket
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flows.config.sources import Source
 from flows.store.db import Connection
 
 
-def shard_of(source_name: str, shards: int) -> int:
+def shard_of(key: str, shards: int) -> int:
     """Stable across processes and machines (unlike hash())."""
-    return zlib.crc32(source_name.encode("utf-8")) % max(shards, 1)
+    return zlib.crc32(key.encode("utf-8")) % max(shards, 1)
+
+
+def source_hosts(source: Source) -> frozenset[str]:
+    """The hosts a poll of `source` asks: its entry points' and its allowed domains."""
+    hosts = {urlsplit(url).hostname or "" for url in source.entry_urls()}
+    return frozenset(host.lower() for host in hosts | set(source.domains()) if host)
+
+
+def shard_key(source: Source) -> str:
+    """What a source's shard is a hash of: its first host (its name when it names none)."""
+    hosts = source_hosts(source)
+    return min(hosts) if hosts else source.name
 
 
 def lease_owner() -> str:
@@ -35,7 +49,7 @@ def sync_sources(connection: Connection, sources: Iterable[Source], shards: int)
     Existing rows are left unlocked unless their shard changes: every tick runs this at its
     start, and an upsert over the whole fleet would lock each row, deadlocking with another
     tick that is recording its polls."""
-    rows = [(source.name, shard_of(source.name, shards)) for source in sources]
+    rows = [(source.name, shard_of(shard_key(source), shards)) for source in sources]
     if not rows:
         return
     names = [name for name, _ in rows]
@@ -111,6 +125,30 @@ class PollResult:
     had_news: bool
     error: str | None = None  # the source could not be polled (crawl failed, all errors)
     not_before: float | None = None  # a server asked us to wait (Retry-After)
+
+
+def renew(connection: Connection, owner: str, names: list[str], lease_seconds: float) -> list[str]:
+    """Extend the leases of `names` still held by `owner`; the ones still held (a lease that ran
+    out may have been claimed by another tick since: that one is not this tick's to poll)."""
+    if not names:
+        return []
+    rows = connection.execute(
+        """UPDATE source_polls SET lease_until = now() + %s * interval '1 second'
+           WHERE source = ANY(%s) AND lease_owner = %s RETURNING source""",
+        (lease_seconds, names, owner),
+    ).fetchall()
+    connection.commit()
+    held = {row["source"] for row in rows}
+    return [name for name in names if name in held]
+
+
+def unclaim(connection: Connection, owner: str, names: Iterable[str]) -> None:
+    """Give back leases of sources that were claimed but not polled (the tick ended first)."""
+    connection.execute(
+        """UPDATE source_polls SET lease_owner = NULL, lease_until = NULL
+           WHERE source = ANY(%s) AND lease_owner = %s""",
+        (sorted(names), owner),
+    )
 
 
 def release(connection: Connection, owner: str, results: Iterable[PollResult]) -> None:

@@ -211,7 +211,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class FleetSite:
     """Serves every publisher on its own address and one shared port; `with FleetSite(...)`.
 
-    `clock` gives the simulated now (epoch seconds); requests are counted per host.
+    `clock` gives the simulated now (epoch seconds); requests are counted per host, and so is
+    the most requests a host was answering at once (`max_in_flight`; `latency` holds each answer
+    back that long, so that requests sent together are seen together).
     """
 
     __test__ = False
@@ -222,11 +224,15 @@ class FleetSite:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         hang_seconds: float = 600.0,
+        latency: float = 0.0,
     ) -> None:
         self.publishers = {publisher.host: publisher for publisher in publishers}
         self.port = port
         self.clock = clock
         self.hang_seconds = hang_seconds
+        self.latency = latency
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
         self.article_requests: Counter[str] = Counter()
@@ -339,7 +345,16 @@ class FleetSite:
             junk = random.Random(scope["path"]).randbytes(3000)
             await _reply(send, 200, junk, content_type=b"text/html")
             return
-        await self._serve_page(publisher, scope["path"], headers, send)
+        with self.lock:
+            self.in_flight[host] += 1
+            self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            await self._serve_page(publisher, scope["path"], headers, send)
+        finally:
+            with self.lock:
+                self.in_flight[host] -= 1
 
     async def _serve_page(
         self, publisher: Publisher, path: str, headers: dict[str, str], send: Send

@@ -212,3 +212,40 @@ def test_two_ticks_share_the_fleet_without_duplicates(
 
 def _quiet(line: str) -> None:
     """Crawl logs are not this test's subject."""
+
+
+def test_sources_of_one_host_are_polled_one_at_a_time(settings: Settings) -> None:
+    """Three sources on one publisher's host (its listing twice, its sitemap) and one elsewhere:
+    the host never answers two requests at once, and every source is polled in the tick."""
+    publishers = plan_fleet(2, time.time(), minutes=0, backlog=3, seed=3)
+    shared = next(p for p in publishers if p.kind == "listing+sitemap")
+    with FleetSite(publishers, latency=0.15) as site:
+        base = fleet_sources(
+            publishers, site.port, download_delay=0.1, concurrency_per_domain=1, max_pages=4
+        )
+        by_host = {source.domains()[0]: source for source in base}
+        listing = by_host[shared.host].model_copy(update={"sitemaps": []})
+        sources = [
+            listing.model_copy(update={"name": "shared-news"}),
+            listing.model_copy(update={"name": "shared-news-again"}),
+            listing.model_copy(
+                update={
+                    "name": "shared-sitemap",
+                    "start_urls": [],
+                    "sitemaps": by_host[shared.host].sitemaps,
+                }
+            ),
+            *(source for host, source in by_host.items() if host != shared.host),
+        ]
+        assert settings.database_url
+        summary = run_tick(
+            sources, settings.database_url, settings, max_seconds=120, max_passes=1, log_line=_quiet
+        )
+        assert sorted(line.source for line in summary.polled) == sorted(s.name for s in sources)
+        assert all(line.crawl_ok and line.pages > 0 for line in summary.polled)
+        assert site.requests[shared.host] >= 6  # three crawls' robots.txt, entry points, stories
+        assert site.max_in_flight[shared.host] == 1
+    held = rows(
+        settings.database_url, "SELECT count(*) FROM source_polls WHERE lease_owner IS NOT NULL"
+    )
+    assert held[0][0] == 0

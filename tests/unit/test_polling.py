@@ -16,7 +16,7 @@ from flows.fetch.polling import (
     restricted,
     story_rate,
 )
-from flows.orchestration.shards import shard_of
+from flows.orchestration.shards import shard_key, shard_of, source_hosts
 
 NOW = 1_800_000_000.0  # a fixed moment, 2027-01-15 08:00 UTC
 FLOOR, CEILING = 60.0, 3600.0
@@ -93,3 +93,14 @@ def test_shards_are_stable_and_spread() -> None:
     assert shard_of("pub00001", 4) == shard_of("pub00001", 4)
     assert min(counts) > 200  # roughly a quarter each
     assert {shard_of(name, 1) for name in names} == {0}
+
+
+def test_sources_of_one_host_share_a_shard() -> None:
+    def source(name: str, **entries: list[str]) -> Source:
+        return Source.model_validate({"name": name, "article_url_patterns": ["/a/"], **entries})
+
+    world = source("world", start_urls=["http://News.example/world/"])
+    sport = source("sport", feeds=["http://news.example/sport.xml"])
+    other = source("other", start_urls=["http://elsewhere.example/"])
+    assert source_hosts(world) == source_hosts(sport) == {"news.example"}
+    assert shard_key(world) == shard_key(sport) == "news.example" != shard_key(other)
