@@ -32,7 +32,7 @@ def may_refresh(body: bytes) -> bool:
 class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
     """Downloader middleware: MetaRefreshMiddleware for pages that may hold a meta refresh."""
 
-    def process_response(  # type: ignore[override]
+    def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Request | Response:
         if isinstance(response, HtmlResponse) and not may_refresh(response.body):

@@ -26,6 +26,8 @@ from flows.fetch.spool import part_dir, write_stats
 
 # A line the parent reads for each finished source of a fleet crawl.
 FLEET_MARKER = "newswatch-fleet "
+# In a source's spool part: the body of an entry point the parent's probe already fetched.
+PREFETCHED_FILE = "prefetched.bin"
 # Scrapy settings a fleet crawl changes: a thousand crawlers must not each log their
 # configuration, dump their stats or print progress lines (the parent gets one line a source).
 FLEET_SETTINGS: dict[str, Any] = {
@@ -112,9 +114,10 @@ def crawl_stream(spool: Path, settings: Any, lines: IO[str]) -> int:
         if not state["input_open"] and state["active"] == 0:
             running.callLater(0, running.stop)
 
-    def crawl(source: Source, part: str) -> Deferred[Any]:
+    def crawl(source: Source, part: str, prefetched: list[dict[str, Any]]) -> Deferred[Any]:
         crawler = process.create_crawler(SourceSpider.for_source(source))
         crawler.settings.set("NEWSWATCH_SPOOL_PART", part, priority="cmdline")
+        crawler.settings.set("NEWSWATCH_PREFETCHED", prefetched, priority="cmdline")
         done: Deferred[Any] = process.crawl(crawler)
 
         def finished(outcome: Any) -> None:
@@ -131,6 +134,7 @@ def crawl_stream(spool: Path, settings: Any, lines: IO[str]) -> int:
             request = json.loads(line)
             source = Source.model_validate(request["source"])
             part = str(request["part"])
+            prefetched = list(request.get("prefetched") or [])
         except (ValueError, KeyError, TypeError) as exc:
             sys.stdout.write(f"fleet crawl: unreadable request line ({exc})\n")
             return
@@ -140,7 +144,7 @@ def crawl_stream(spool: Path, settings: Any, lines: IO[str]) -> int:
             state["active"] -= 1
             stop_when_done()
 
-        limit.run(crawl, source, part).addBoth(end)
+        limit.run(crawl, source, part, prefetched).addBoth(end)
 
     def close_input() -> None:
         state["input_open"] = False

@@ -52,6 +52,7 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.budget.PageBudgetMiddleware": 100,
     "spiders.politeness.CrawlDelayMiddleware": 110,
     "spiders.incremental.ConditionalRequestMiddleware": 540,
+    "spiders.prefetched.PrefetchedResponseMiddleware": 545,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.politeness.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,

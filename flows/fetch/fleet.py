@@ -41,6 +41,7 @@ from flows.extract.pool import (
 )
 from flows.fetch.crawl import child_command
 from flows.fetch.polite import skipped_from_stats
+from flows.fetch.probe import Prefetched
 from flows.fetch.spool import (
     ErrorRecord,
     ManifestTail,
@@ -50,7 +51,7 @@ from flows.fetch.spool import (
     read_validators,
 )
 from flows.records import Article, CrawlResult, FetchError
-from spiders.run import FLEET_MARKER
+from spiders.run import FLEET_MARKER, PREFETCHED_FILE
 
 
 @dataclass
@@ -181,8 +182,10 @@ class FleetCrawl:
     def polling(self, name: str) -> bool:
         return name in self._polls
 
-    def submit(self, source: Source) -> None:
-        """Hand `source` to the child now; its outcome comes from a later `step`."""
+    def submit(self, source: Source, prefetched: Prefetched | None = None) -> None:
+        """Hand `source` to the child now; its outcome comes from a later `step`. `prefetched`:
+        an entry point's answer the probe already got, which the crawl starts from instead of
+        asking for it again (spiders/prefetched.py)."""
         if source.name in self._polls:
             raise ValueError(f"{source.name} is already being polled")
         self._handed += 1
@@ -192,7 +195,20 @@ class FleetCrawl:
         process = self._process
         if process is None or process.stdin is None or self._output_over:
             return  # failed by the next step: the child is gone
-        request = {"source": source.model_dump(mode="json"), "part": part}
+        request: dict[str, Any] = {"source": source.model_dump(mode="json"), "part": part}
+        if prefetched is not None:
+            directory = part_dir(self.spool_dir, part)
+            directory.mkdir(parents=True, exist_ok=True)
+            body_file = directory / PREFETCHED_FILE
+            body_file.write_bytes(prefetched.body)
+            request["prefetched"] = [
+                {
+                    "url": prefetched.url,
+                    "status": prefetched.status,
+                    "headers": prefetched.headers,
+                    "body_file": str(body_file),
+                }
+            ]
         try:
             process.stdin.write(json.dumps(request) + "\n")
             process.stdin.flush()

@@ -62,6 +62,7 @@ class FleetProber:
                 self.scrapy_settings,
                 None,
                 robots.get,
+                keep_changed=True,
             )
             self._running.append((source, future))
 

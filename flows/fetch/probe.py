@@ -5,7 +5,9 @@ crawl child costs seconds to start (Scrapy's imports and reactor). So the flow f
 same conditional GETs the crawl would send, from validators kept in Postgres, obeying robots.txt
 and the source's delay; only when every entry point answers 304 is the crawl skipped, and the
 run's summary counts them as skipped `not_modified`. Anything else (a 200, a redirect, an
-error, an entry point without validators, a source that refreshes known URLs) means: crawl.
+error, an entry point without validators, a source that refreshes known URLs) means: crawl. A
+changed entry point's 200 answer is kept (`ProbeOutcome.prefetched`) so that the fleet's crawl
+starts from it instead of asking the server for it a second time.
 
 Every request has a deadline for its whole answer, not only for each read (a server dripping a
 byte a second defeats a per-read timeout), and the probe as a whole has one: a slow site costs
@@ -38,6 +40,8 @@ from flows.fetch.urls import on_site, origin
 from flows.records import CrawlResult, Validator
 from flows.store.db import Connection
 
+# The largest changed entry page kept for the crawl, as the crawler's DOWNLOAD_MAXSIZE default.
+PREFETCH_MAX_BYTES = 5 * 1024 * 1024
 # The probe's whole budget, in multiples of the source's download timeout.
 PROBE_DEADLINE_TIMEOUTS = 3.0
 MAX_CRAWL_DELAY = 60.0  # as the crawler's NEWSWATCH_MAX_CRAWL_DELAY default
@@ -45,6 +49,16 @@ MAX_CRAWL_DELAY = 60.0  # as the crawler's NEWSWATCH_MAX_CRAWL_DELAY default
 
 class ProbeDeadline(TimeoutError):
     """A request (or the probe as a whole) ran out of time."""
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """A changed entry point's answer, as the probe got it (no redirect followed)."""
+
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 @dataclass
@@ -58,6 +72,7 @@ class ProbeOutcome:
     statuses: dict[int, int] = field(default_factory=dict)
     # robots.txt answers fetched by this probe: origin -> (status, body, headers), to keep.
     robots_fetched: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
+    prefetched: Prefetched | None = None
 
     def crawl_result(self, source: Source) -> CrawlResult:
         """What the skipped crawl would have reported: entry pages fetched, all unchanged."""
@@ -96,6 +111,8 @@ class _Probe:
         self._robots: dict[str, tuple[Protego | None, str]] = {}
         self._last_request: dict[str, float] = {}
         self.last_headers: dict[str, str] = {}
+        self.last_header_pairs: list[tuple[str, str]] = []
+        self.last_truncated = False
 
     def _remaining(self, url: str) -> float:
         remaining = self.deadline - time.monotonic()
@@ -103,8 +120,15 @@ class _Probe:
             raise ProbeDeadline(f"the probe ran out of time before {url}")
         return remaining
 
-    def get(self, url: str, headers: dict[str, str], read_body: bool = False) -> tuple[int, bytes]:
-        """Status (and, when asked, up to 512 KB of a 200's body) of one GET; no redirects."""
+    def get(
+        self,
+        url: str,
+        headers: dict[str, str],
+        read_body: bool = False,
+        body_limit: int = 512 * 1024,
+    ) -> tuple[int, bytes]:
+        """Status (and, when asked, up to `body_limit` bytes of a 200's body: `last_truncated`
+        says whether there was more) of one GET; no redirects."""
         parts = urlsplit(url)
         site = origin(url)
         wait = self._last_request.get(site, -1e9) + self._delay_for(site) - time.monotonic()
@@ -128,9 +152,12 @@ class _Probe:
         try:
             connection.request("GET", path, headers={"User-Agent": self.user_agent, **headers})
             response = connection.getresponse()
-            body = response.read(512 * 1024) if read_body and response.status == 200 else b""
+            body = response.read(body_limit + 1) if read_body and response.status == 200 else b""
+            self.last_truncated = len(body) > body_limit
+            body = body[:body_limit]
             status = response.status
-            self.last_headers = dict(response.getheaders())
+            self.last_header_pairs = response.getheaders()
+            self.last_headers = dict(self.last_header_pairs)
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
                 raise ProbeDeadline(f"{url} gave no complete answer within {limit:.0f} s") from exc
@@ -203,9 +230,11 @@ def probe_source(
     scrapy_settings: dict[str, str] | None = None,
     deadline_seconds: float | None = None,
     robots_kept: Callable[[str], bytes | None] | None = None,
+    keep_changed: bool = False,
 ) -> ProbeOutcome:
     """`probe_entry_points` with validators (and kept robots.txt bodies) from the caller, so
-    probes can run in threads without a database connection each."""
+    probes can run in threads without a database connection each; `keep_changed` reads a
+    changed entry point's body into `prefetched` (a crawl that will start from it)."""
     overrides = scrapy_settings or {}
     if str(overrides.get("NEWSWATCH_INCREMENTAL", "true")).lower() in ("0", "false", "no"):
         return ProbeOutcome(unchanged=False, reason="incremental crawling is off")
@@ -236,8 +265,17 @@ def probe_source(
             rules, _ = probe.robots(origin(url))
             if rules is not None and not rules.can_fetch(url, probe.user_agent):
                 return _changed(probe, f"robots.txt forbids {url}")
-            status, _ = probe.get(url, conditional_headers(validator))
+            status, body = probe.get(
+                url,
+                conditional_headers(validator),
+                read_body=keep_changed,
+                body_limit=PREFETCH_MAX_BYTES,
+            )
             if status != 304:
+                if keep_changed and status == 200 and not probe.last_truncated:
+                    probe.outcome.prefetched = Prefetched(
+                        url, status, probe.last_header_pairs, body
+                    )
                 return _changed(probe, f"{url} answered {status}")
             probe.outcome.not_modified += 1
     except (OSError, http.client.HTTPException) as exc:

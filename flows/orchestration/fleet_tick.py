@@ -276,7 +276,7 @@ class _Tick:
                     SourceOutcome(probed.source, probed.outcome.crawl_result(probed.source))
                 )
             else:
-                crawl.submit(probed.source)
+                crawl.submit(probed.source, probed.outcome.prefetched)
         connection.commit()  # robots.txt the probes fetched, kept
         self.summary.probed_unchanged += len(unchanged)
         self.finish(unchanged)
