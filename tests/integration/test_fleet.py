@@ -218,7 +218,7 @@ def _quiet(line: str) -> None:
 def test_sources_of_one_host_are_polled_one_at_a_time(settings: Settings) -> None:
     """Three sources on one publisher's host (its listing twice, its sitemap) and one elsewhere:
     the host never answers two requests at once, and every source is polled in the tick."""
-    publishers = plan_fleet(2, time.time(), minutes=0, backlog=3, seed=3)
+    publishers = plan_fleet(3, time.time(), minutes=0, backlog=3, seed=3)
     shared = next(p for p in publishers if p.kind == "listing+sitemap")
     with FleetSite(publishers, latency=0.15) as site:
         base = fleet_sources(
