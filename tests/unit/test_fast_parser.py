@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,12 +10,11 @@ import pytest
 from lxml.html import HtmlElement, HtmlElementClassLookup
 from trafilatura.utils import HTML_PARSER, load_html
 
-from flows.config.settings import REPO_ROOT
 from flows.config.sources import Source
-from flows.extract import fast_parser, fast_selectors
+from flows.extract import fast_parser
 from flows.extract.article import extract_article
 from flows.records import FetchedPage
-from tests.unit.test_fast_selectors import _pages
+from tests.unit.test_fast_selectors import _pages, run_with_switch
 
 
 @contextmanager
@@ -70,13 +66,4 @@ def test_switch_keeps_lxml_htmls_own_lookup() -> None:
         "root = load_html('<html><body><form><p>x</p></form></body></html>');"
         "print(fast_parser.active(), type(root.find('.//form')).__name__)"
     )
-    environment = dict(os.environ, **{fast_selectors.SWITCH: "xpath"})
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=REPO_ROOT,
-        check=True,
-    )
-    assert result.stdout.split() == ["False", "FormElement"]
+    assert run_with_switch(script) == ["False", "FormElement"]

@@ -279,12 +279,9 @@ def test_pipeline_bodies_are_the_same_with_trafilaturas_own_selectors() -> None:
     assert compared >= 3
 
 
-def test_switch_keeps_trafilaturas_own_selectors() -> None:
-    script = (
-        "from flows.extract import fast_selectors; import trafilatura.xpaths as x;"
-        "fast_selectors.install();"
-        "print(fast_selectors.active(), type(x.OVERALL_DISCARD_XPATH[0]).__name__)"
-    )
+def run_with_switch(script: str) -> list[str]:
+    """What `script` prints, run in a fresh interpreter with trafilatura's own selectors asked
+    for (the switch is read once per process)."""
     environment = dict(os.environ, **{fast_selectors.SWITCH: "xpath"})
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -294,7 +291,16 @@ def test_switch_keeps_trafilaturas_own_selectors() -> None:
         cwd=REPO_ROOT,
         check=True,
     )
-    assert result.stdout.split() == ["[]", "XPath"]
+    return result.stdout.split()
+
+
+def test_switch_keeps_trafilaturas_own_selectors() -> None:
+    script = (
+        "from flows.extract import fast_selectors; import trafilatura.xpaths as x;"
+        "fast_selectors.install();"
+        "print(fast_selectors.active(), type(x.OVERALL_DISCARD_XPATH[0]).__name__)"
+    )
+    assert run_with_switch(script) == ["[]", "XPath"]
 
 
 def test_importing_the_extraction_options_leaves_trafilatura_bare() -> None:
