@@ -16,34 +16,34 @@ keeps trafilatura's own parser too); the benchmark's bare trafilatura never inst
 
 from __future__ import annotations
 
-import os
-
 from lxml.etree import ElementDefaultClassLookup
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
-from flows.extract.fast_selectors import SWITCH
+from flows.extract.fast_selectors import trafilaturas_own
 
 __all__ = ["C_LOOKUP", "active", "install"]
 
 C_LOOKUP = ElementDefaultClassLookup(
     element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
 )
-_installed = False
+_tried = False
+_active = False
 
 
 def install() -> None:
     """Give trafilatura's parser the C lookup, once per process."""
-    global _installed
-    if _installed:
+    global _tried, _active
+    if _tried:
         return
-    _installed = True
-    if os.environ.get(SWITCH, "").strip().lower() == "xpath":
+    _tried = True
+    if trafilaturas_own():
         return
     from trafilatura.utils import HTML_PARSER
 
     HTML_PARSER.set_element_class_lookup(C_LOOKUP)
+    _active = True
 
 
 def active() -> bool:
     """True once this process's trafilatura parser has the C lookup."""
-    return _installed and os.environ.get(SWITCH, "").strip().lower() != "xpath"
+    return _active

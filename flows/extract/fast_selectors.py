@@ -321,6 +321,11 @@ _tried = False
 SWITCH = "NEWSWATCH_TRAFILATURA_SELECTORS"
 
 
+def trafilaturas_own() -> bool:
+    """True when the environment asks for trafilatura's own selectors and parser."""
+    return os.environ.get(SWITCH, "").strip().lower() == "xpath"
+
+
 def path_digest(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8")).hexdigest()
 
@@ -333,7 +338,7 @@ def install() -> None:
     if _tried:
         return
     _tried = True
-    if os.environ.get(SWITCH, "").strip().lower() == "xpath":
+    if trafilaturas_own():
         return
     import trafilatura
     import trafilatura.xpaths
