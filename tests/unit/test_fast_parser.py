@@ -59,6 +59,37 @@ def test_stored_articles_are_the_same_with_lxml_htmls_own_lookup() -> None:
     assert compared >= 3
 
 
+def test_scrub_pre_check_knows_every_character_trafilaturas_pattern_deletes() -> None:
+    from trafilatura import utils
+
+    fast_parser.install()
+    scrub = utils.INVALID_XML_CHARS
+    assert isinstance(scrub, fast_parser.ScrubWhenNeeded)
+    deleted = {chr(c) for c in range(0x110000) if scrub.pattern.fullmatch(chr(c))}
+    assert deleted == set(scrub.characters)
+    assert len(deleted) == 31  # C0 controls but tab, newline, return; U+FFFE, U+FFFF
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><body><p>Plain text, nothing to delete.</p></body></html>",
+        "<html><body><p>Bell\x07 and\x0b tab\t kept\ufffe, \uffffend</p></body></html>",
+        "<html><body><p>Only a form feed\x0c here</p></body></html>",
+    ],
+)
+def test_scrub_deletes_what_trafilaturas_pattern_deletes(html: str) -> None:
+    from trafilatura import utils
+
+    fast_parser.install()
+    scrub = utils.INVALID_XML_CHARS
+    assert isinstance(scrub, fast_parser.ScrubWhenNeeded)
+    assert scrub.sub("", html) == scrub.pattern.sub("", html)
+    root = load_html(html)
+    assert root is not None
+    assert not any(character in root.text_content() for character in scrub.characters)
+
+
 def test_switch_keeps_lxml_htmls_own_lookup() -> None:
     script = (
         "from flows.extract import fast_parser; from trafilatura.utils import load_html;"
