@@ -25,7 +25,7 @@ import psycopg
 
 from flows.bench.support import scratch_database
 from flows.config.settings import Settings
-from flows.match.index import MATCH_PAIRS_SQL, ensure_indexed
+from flows.match.index import MATCH_PAIRS_SQL, ensure_indexed, hash_joins
 from flows.match.matcher import match_new_articles
 from flows.store import db
 from flows.store.articles import start_run
@@ -269,8 +269,7 @@ def run_bench(
 def _time_pairs(connection: db.Connection) -> float:
     """The pair-finding query alone (read only), as match_new_articles runs it."""
     ids = [row["id"] for row in connection.execute("SELECT id FROM articles ORDER BY id")]
-    with connection.transaction():
-        connection.execute("SET LOCAL enable_nestloop = off")
+    with connection.transaction(), hash_joins(connection):
         started = time.perf_counter()
         connection.execute(f"SELECT count(*) FROM ({MATCH_PAIRS_SQL}) pairs", {"ids": ids})
         return time.perf_counter() - started

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flows.store.db import Connection
@@ -142,6 +143,24 @@ def query_cover(
     return _cover(root, frequency or {})
 
 
+@contextmanager
+def hash_joins(connection: Connection) -> Iterator[None]:
+    """Nested loops off for the block, inside the caller's transaction (the planner cannot size a
+    batch's lexemes and probes an index per lexeme where one hash join is several times faster).
+
+    JIT off with them: disabling a plan node makes the planner price the plan at 10^10, far past
+    `jit_above_cost`, so Postgres compiled every matching statement with LLVM: 246 ms of a 271 ms
+    match of 181 articles against three watches, measured with EXPLAIN ANALYZE.
+    """
+    connection.execute("SET LOCAL enable_nestloop = off")
+    connection.execute("SET LOCAL jit = off")
+    try:
+        yield
+    finally:
+        connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        connection.execute("SET LOCAL jit TO DEFAULT")
+
+
 # How many of the latest articles of a configuration estimate how common a lexeme is.
 FREQUENCY_SAMPLE = 2000
 
@@ -150,17 +169,16 @@ def _frequencies(connection: Connection, ts_config: str, lexemes: set[str]) -> d
     if not lexemes:
         return {}
     # The planner cannot size the array and may probe it per article lexeme: force a hash join.
-    connection.execute("SET LOCAL enable_nestloop = off")
-    rows = connection.execute(
-        """SELECT word.lexeme, count(*) AS documents
-           FROM (SELECT tsv FROM articles WHERE ts_config = %s::regconfig
-                 ORDER BY id DESC LIMIT %s) recent
-           CROSS JOIN LATERAL unnest(tsvector_to_array(recent.tsv)) AS word(lexeme)
-           JOIN unnest(%s::text[]) AS wanted(lexeme) ON wanted.lexeme = word.lexeme
-           GROUP BY word.lexeme""",
-        (ts_config, FREQUENCY_SAMPLE, sorted(lexemes)),
-    ).fetchall()
-    connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
+    with hash_joins(connection):
+        rows = connection.execute(
+            """SELECT word.lexeme, count(*) AS documents
+               FROM (SELECT tsv FROM articles WHERE ts_config = %s::regconfig
+                     ORDER BY id DESC LIMIT %s) recent
+               CROSS JOIN LATERAL unnest(tsvector_to_array(recent.tsv)) AS word(lexeme)
+               JOIN unnest(%s::text[]) AS wanted(lexeme) ON wanted.lexeme = word.lexeme
+               GROUP BY word.lexeme""",
+            (ts_config, FREQUENCY_SAMPLE, sorted(lexemes)),
+        ).fetchall()
     return {row["lexeme"]: int(row["documents"]) for row in rows}
 
 
@@ -232,8 +250,8 @@ def forget_watch(connection: Connection, watch_id: int) -> None:
     connection.execute("DELETE FROM watch_queries WHERE watch_id = %s", (watch_id,))
 
 
-# Candidate (article, watch) pairs through the lexeme index, then the exact check. Run with
-# nested loops off: the planner cannot estimate the batch's lexemes and picks index probes where
+# Candidate (article, watch) pairs through the lexeme index, then the exact check. Run inside
+# `hash_joins`: the planner cannot estimate the batch's lexemes and picks index probes where
 # one hash join over the (small) watch_terms table is several times faster.
 MATCH_PAIRS_SQL = """
 WITH batch AS MATERIALIZED (

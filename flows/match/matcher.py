@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg.rows import DictRow
 
-from flows.match.index import MATCH_PAIRS_SQL, ensure_indexed
+from flows.match.index import MATCH_PAIRS_SQL, ensure_indexed, hash_joins
 from flows.store.db import Connection
 
 # Taking articles off the matching queue (filled by a trigger on insert, see 0003_stories.sql):
@@ -108,7 +108,7 @@ def match_watch_on(
 
 def _match_batch(connection: Connection, statement: str, params: dict[str, Any]) -> DictRow:
     """One batch through a matching statement, inside the caller's transaction: the terms of
-    the batch's languages indexed first, and hash joins forced (see _MATCH)."""
+    the batch's languages indexed first, and hash joins forced (see index.hash_joins)."""
     configs = [
         row["ts_config"]
         for row in connection.execute(
@@ -117,9 +117,8 @@ def _match_batch(connection: Connection, statement: str, params: dict[str, Any])
         )
     ]
     ensure_indexed(connection, configs)
-    connection.execute("SET LOCAL enable_nestloop = off")
-    row = connection.execute(statement, params).fetchone()
-    connection.execute("SET LOCAL enable_nestloop TO DEFAULT")
+    with hash_joins(connection):
+        row = connection.execute(statement, params).fetchone()
     assert row is not None
     return row
 

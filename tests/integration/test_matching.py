@@ -12,7 +12,7 @@ import pytest
 from flows.config.sources import Source
 from flows.extract.article import extract_article
 from flows.match import matcher
-from flows.match.index import query_cover
+from flows.match.index import MATCH_PAIRS_SQL, hash_joins, query_cover
 from flows.match.watches import add_watch
 from flows.records import FetchedPage
 from flows.store import articles as store
@@ -71,6 +71,40 @@ def test_hand_written_queries_match_like_plain_websearch(clean_db: str) -> None:
         found = _indexed_matches(connection)
     assert expected  # the sample does match something
     assert found == expected
+
+
+def _jit_compiled(connection: db.Connection, ids: list[int]) -> bool:
+    plan = connection.execute(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) {MATCH_PAIRS_SQL}", {"ids": ids}
+    ).fetchone()
+    assert plan is not None
+    return "JIT" in next(iter(plan.values()))[0]
+
+
+def test_matching_statement_is_planned_with_hash_joins_and_never_jit_compiled(
+    clean_db: str,
+) -> None:
+    """Nested loops off prices the plan at 10^10, past any JIT threshold: without `jit = off`
+    Postgres spent most of a match compiling it."""
+    with db.connect(clean_db) as connection:
+        add_watch(connection, "ferries", "ferry OR harbour", "desk@example.com")
+        _stored(connection)
+        ids = [row["id"] for row in connection.execute("SELECT id FROM articles")]
+        with connection.transaction():
+            connection.execute("SET LOCAL jit_above_cost = 0")  # JIT for any plan, where built in
+            jit_available = connection.execute("SELECT pg_jit_available() AS on").fetchone()
+            with hash_joins(connection):
+                settings = connection.execute(
+                    "SELECT current_setting('jit') AS jit, "
+                    "current_setting('enable_nestloop') AS nestloop"
+                ).fetchone()
+                assert settings == {"jit": "off", "nestloop": "off"}
+                assert not _jit_compiled(connection, ids)
+            after = connection.execute("SELECT current_setting('enable_nestloop') AS nestloop")
+            assert after.fetchone() == {"nestloop": "on"}
+            if jit_available and jit_available["on"]:  # the control: this server does compile
+                connection.execute("SET LOCAL jit = on")
+                assert _jit_compiled(connection, ids)
 
 
 def test_random_queries_match_like_plain_websearch(clean_db: str) -> None:
