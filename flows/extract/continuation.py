@@ -25,13 +25,24 @@ _COMMENTS = re.compile(r"comment|respon|reply|discuss", re.IGNORECASE)
 # A continuation holds at least this many such paragraphs.
 MIN_PARAGRAPHS = 2
 _MAX_CONTAINERS = 20
-# Where a continuation may be: among the next few siblings, at most two levels up.
+# Where a continuation may be: among the next few siblings, at most three levels up.
 _SIBLINGS_AHEAD = 3
-_LEVELS_UP = 2
+_LEVELS_UP = 3
 
 
 def _key(text: str) -> str:
     return " ".join(_WORDS.findall(text.casefold()))
+
+
+def paragraph_of(line: str, paragraphs: list[tuple[HtmlElement, str]]) -> int | None:
+    """The index in `paragraphs` of the page paragraph whose words are exactly the line's."""
+    anchor = _key(line)
+    # A substring test on the raw text first: the word regex runs on a few candidates only.
+    probe = max(line.split()[:6], key=len, default="")
+    for index, (_, text) in enumerate(paragraphs):
+        if probe in text and _key(text) == anchor:
+            return index
+    return None
 
 
 def continuation_paragraphs(extracted: str, paragraphs: list[tuple[HtmlElement, str]]) -> list[str]:
@@ -40,14 +51,8 @@ def continuation_paragraphs(extracted: str, paragraphs: list[tuple[HtmlElement, 
     lines = [line for line in extracted.splitlines() if len(line.strip()) >= ANCHOR_CHARS]
     if not lines:
         return []
-    anchor = _key(lines[-1])  # the last long line: the one nearest the break
-    # A substring test on the raw text first: the word regex runs on a few candidates only.
-    probe = max(lines[-1].split()[:6], key=len)
-    container = None
-    for paragraph, text in paragraphs:
-        if probe in text and _key(text) == anchor:
-            container = paragraph.getparent()
-            break
+    found_at = paragraph_of(lines[-1], paragraphs)  # the last long line: nearest the break
+    container = None if found_at is None else paragraphs[found_at][0].getparent()
     if container is None or not (container.get("class") or "").strip():
         return []
     tag, css_class = container.tag, container.get("class")

@@ -26,7 +26,7 @@ def _spaced(text: str) -> str:
 
 def live_blog_body(extracted: str, article: ArticleData) -> str | None:
     """The stored body of a live blog, or None when the page lists no posts in its data (the
-    caller then keeps what the extractor found, with its recall retry)."""
+    caller then keeps what the extractor found, with its retry)."""
     if not article.is_live_blog or not article.updates:
         return None
     posts: list[str] = []

@@ -63,7 +63,8 @@ _TRAILER_HEADING = re.compile(
 )
 
 
-def _is_trailer(line: str) -> bool:
+def is_trailer(line: str) -> bool:
+    """A boilerplate line of the kinds listed above (heading-length for the story words)."""
     if len(line) <= MAX_HEADING_CHARS and _TRAILER_HEADING.search(line):
         return True
     return len(line) <= MAX_TRAILER_CHARS and _TRAILER.search(line) is not None
@@ -76,7 +77,7 @@ def drop_trailer(text: str) -> str:
     dropped = 0
     while end > 1:
         line = " ".join(lines[end - 1].split())
-        if line and not _is_trailer(line):
+        if line and not is_trailer(line):
             break
         end -= 1
         dropped += bool(line)

@@ -66,3 +66,40 @@ def test_both_halves_are_kept_and_comments_and_footer_left_out() -> None:
     assert body.index(FIRST[-1]) < body.index(SECOND[0])
     assert COMMENT not in body
     assert "Copyright" not in body
+
+
+def sectioned_page() -> bytes:
+    """Each half in a grid cell three levels inside a band of its own, an advertisement between."""
+
+    def band(paragraphs: list[str]) -> str:
+        text = "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+        return (
+            f'<div class="band"><div class="wrap"><div class="grid grid-with-rail">'
+            f'<div class="{CONTAINER}">{text}</div></div></div></div>'
+        )
+
+    return f"""<html><head><title>Water bill debate</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/politics">Politics</a></nav></header>
+<main><div class="article-header"><h1>Water bill debate</h1></div>
+{band(FIRST)}
+<div class="leaderboard"><div class="ad ad-mid"><span class="ad-label">Advertisement</span>
+<div class="ad-slot"></div></div></div>
+{band(SECOND)}
+</main>
+<footer><p>News Example, Harbour Street 1</p></footer>
+</body></html>""".encode()
+
+
+def test_halves_in_bands_of_their_own_are_both_kept() -> None:
+    fetched = FetchedPage(
+        "pages",
+        "https://news.example/water-bill-bands",
+        200,
+        datetime(2026, 3, 2, tzinfo=UTC),
+        sectioned_page(),
+        None,
+        "text/html; charset=utf-8",
+    )
+    body = extract_article(fetched, SOURCE).body
+    for paragraph in FIRST + SECOND:
+        assert body.count(paragraph) == 1, paragraph[:40]
