@@ -202,7 +202,7 @@ def run_phase(
         sampler = stack.enter_context(ProcessSampler(exclude=_excluded, interval=1.0))
         warm_up_began = time.monotonic()
         workers = [_worker(environment, index, scratch) for index in range(args.workers)]
-        stack.callback(_stop_workers, workers)
+        stack.callback(_stop_workers, workers, server.api_url)
         _wait_for_first_crawls(database_url, len(sources), workers, timeout=args.warm_up * 60)
         warm_up = {
             "seconds": round(time.monotonic() - warm_up_began, 1),
@@ -231,7 +231,7 @@ def run_phase(
         requests = sum(site.requests.values())
         article_requests = sum(site.article_requests.values())
         robots_requests = sum(site.robots_requests.values())
-        _stop_workers(workers)
+        _stop_workers(workers, server.api_url)
         with db.connect(database_url) as connection:
             polls = connection.execute(
                 "SELECT coalesce(sum(polls), 0) AS n FROM entry_polls"
@@ -346,7 +346,13 @@ def _worker(environment: dict[str, str], index: int, scratch: Path) -> subproces
     return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
-def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+def _stop_workers(workers: list[subprocess.Popen[bytes]], api_url: str) -> None:
+    """Stop the workers, their flow runs, and flow runs they started as they were stopped.
+
+    A process worker starts each flow run in a session of its own; one started while the worker
+    was being stopped is in no snapshot of its children and outlived the bench by minutes. Such
+    runs (`python -m prefect.engine`) are found by the bench's API address in their environment.
+    """
     from flows.stack.local import terminate_tree
 
     for worker in workers:
@@ -354,6 +360,12 @@ def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             with contextlib.suppress(psutil.Error):
                 terminate_tree(psutil.Process(worker.pid), timeout=20)
         worker.wait()
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if "prefect.engine" in process.cmdline() and (
+                process.environ().get("PREFECT_API_URL") == api_url
+            ):
+                terminate_tree(process, timeout=20)
 
 
 def _matching(publishers: list[Publisher], start: float, end: float) -> dict[str, float]:
