@@ -36,6 +36,7 @@ from flows.records import (
     CrawlResult,
     FetchError,
     RunSummary,
+    SeenCopy,
 )
 from flows.store import articles as store
 from flows.store import db, runs
@@ -77,6 +78,9 @@ def crawl_extract_store(
                 stored.add(store.store_articles(connection, articles, run_id))
                 line.advance(line.done, f"{len(stored.new_article_ids)} new articles")
 
+            def remember_copies(copies: list[SeenCopy]) -> None:
+                store.remember_copies(connection, copies)
+
             crawled, extracted = crawl_and_extract(
                 source,
                 spool_dir,
@@ -86,6 +90,7 @@ def crawl_extract_store(
                 scrapy_settings=scrapy_settings,
                 database_url=database_url,
                 on_articles=store_batch,
+                on_copies=remember_copies,
             )
     except BaseException as exc:
         relay.close()

@@ -47,6 +47,17 @@ class Article:
     authors: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SeenCopy:
+    """A page whose article another page of the same batch already gave (same canonical URL or
+    same text): not stored again, but its address is remembered as the article's."""
+
+    url: str
+    canonical_url: str
+    content_hash: str
+    fetched_at: datetime
+
+
 @dataclass
 class CrawlResult:
     source: str

@@ -1,4 +1,4 @@
-"""The article body from a parsed page: trafilatura, a balanced-mode retry, and a headline trim.
+"""The article body from a parsed page: trafilatura, a recall-mode retry, and a headline trim.
 
 Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpus of real news pages
 (see docs/benchmarks.md); each step is generic and stayed only because it helped there:
@@ -7,7 +7,7 @@ Measured with the shingle metric (flows/bench/metrics.py) on a third-party corpu
   it keeps almost nothing (a copyright line instead of the story), or only the intro of a live
   blog. When it returns less than `RETRY_BELOW_CHARS`, or less than `RETRY_BELOW_SHARE`
   of the text the page holds in paragraphs, or much less than the publisher's own `articleBody`
-  says the article holds, the balanced mode runs too and wins if it finds much more text.
+  says the article holds, the recall mode runs too and wins if it finds much more text.
 - When even that is far shorter than a complete `articleBody` whose opening the page shows, the
   publisher's text is the body (flows.extract.structured reads it; a teaser never counts).
 - The standfirst and lead paragraphs above the first paragraph kept are put back
@@ -64,11 +64,12 @@ RETRY_BELOW_SHARE = 0.3
 RETRY_WINS_AT = 2.0
 # A complete articleBody this much longer than the extraction replaces it (when the page shows it).
 STRUCTURED_BODY_RATIO = 2.0
-# The retry runs trafilatura's balanced mode, which escalates to recall mode and to justext on
-# its own when it still finds little: it found more of the story than recall mode alone on
-# trafilatura's evaluation set and the same on the Scrapinghub corpus (docs/benchmarks.md).
+# The retry runs recall mode. Balanced mode (which escalates to recall mode and justext itself)
+# found a little more on trafilatura's evaluation set, but cost five times as much CPU a retried
+# page on the Scrapinghub corpus (docs/benchmarks.md).
 _RETRY_OPTIONS: dict[str, Any] = {
-    k: v for k, v in TRAFILATURA_OPTIONS.items() if k != "favor_precision"
+    **{k: v for k, v in TRAFILATURA_OPTIONS.items() if k != "favor_precision"},
+    "favor_recall": True,
 }
 _LEADING_BLOCKS_CHECKED = 3
 _WORDS = re.compile(r"\w+")

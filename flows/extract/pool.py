@@ -18,7 +18,7 @@ from pathlib import Path
 from flows.config.sources import Source
 from flows.fetch.crawl import read_spool, run_crawl_process, skip_unchanged
 from flows.fetch.spool import ManifestTail, PageRecord, fetched_page
-from flows.records import Article, CrawlResult, FetchedPage, FetchError
+from flows.records import Article, CrawlResult, FetchedPage, FetchError, SeenCopy
 
 # How often the manifest is polled for new pages while the crawl runs.
 _POLL_SECONDS = 0.05
@@ -53,6 +53,7 @@ class _Collector:
         self.result = ExtractionResult()
         self._seen_urls: set[str] = set()
         self._seen_hashes: set[str] = set()
+        self._copies: list[SeenCopy] = []
 
     def add(self, outcome: Article | FetchError) -> Article | None:
         """The article if it is new to this batch, else None (recorded as an error or a copy)."""
@@ -63,11 +64,21 @@ class _Collector:
             self.result.duplicates_in_batch += 1
             by_source = self.result.duplicates_by_source
             by_source[outcome.source] = by_source.get(outcome.source, 0) + 1
+            self._copies.append(
+                SeenCopy(
+                    outcome.url, outcome.canonical_url, outcome.content_hash, outcome.fetched_at
+                )
+            )
             return None
         self._seen_urls.add(outcome.canonical_url)
         self._seen_hashes.add(outcome.content_hash)
         self.result.articles.append(outcome)
         return outcome
+
+    def take_copies(self) -> list[SeenCopy]:
+        """The copies met since the last call (their articles were handed on before them)."""
+        copies, self._copies = self._copies, []
+        return copies
 
 
 def collect(outcomes: Iterable[Article | FetchError]) -> ExtractionResult:
@@ -138,14 +149,16 @@ def crawl_and_extract(
     database_url: str | None = None,
     on_articles: Callable[[list[Article]], None] | None = None,
     start_method: str = "forkserver",
+    on_copies: Callable[[list[SeenCopy]], None] | None = None,
 ) -> tuple[CrawlResult, ExtractionResult]:
     """Crawl one source and extract its pages while the crawl still runs, on `workers` processes.
 
     Extraction is the costly part of a run; feeding a process pool from the spool as pages land
     keeps every core busy instead of extracting after the crawl on one. `on_articles` gets the
     new articles in fetch order, in batches, as soon as they are extracted (the flow stores them
-    while the rest are still being extracted). Raises CrawlFailed like `crawl_source`; page
-    bodies stay on disk, so memory does not grow with the crawl.
+    while the rest are still being extracted); `on_copies` then gets the pages whose article an
+    earlier page of the crawl gave, so their addresses are remembered. Raises CrawlFailed like
+    `crawl_source`; page bodies stay on disk, so memory does not grow with the crawl.
     """
     skipped = skip_unchanged(source, database_url, scrapy_settings, log_line)
     if skipped is not None:
@@ -163,7 +176,14 @@ def crawl_and_extract(
         )
 
     extracted = extract_while_crawling(
-        crawl, [source], spool_dir, workers, on_articles, start_method, f"crawl-{source.name}"
+        crawl,
+        [source],
+        spool_dir,
+        workers,
+        on_articles,
+        start_method,
+        f"crawl-{source.name}",
+        on_copies,
     )
     return read_spool(source.name, spool_dir, with_pages=False), extracted
 
@@ -176,6 +196,7 @@ def extract_while_crawling(
     on_articles: Callable[[list[Article]], None] | None = None,
     start_method: str = "forkserver",
     name: str = "crawl",
+    on_copies: Callable[[list[SeenCopy]], None] | None = None,
 ) -> ExtractionResult:
     """Run `crawl` (given a callback for the child's pid) in a thread and extract the pages it
     spools, in one process pool for all of `sources`, while it runs; raises what `crawl` raised.
@@ -207,6 +228,9 @@ def extract_while_crawling(
                 batch.append(article)
         if batch and on_articles is not None:
             on_articles(batch)
+        copies = collector.take_copies()
+        if copies and on_copies is not None:
+            on_copies(copies)
 
     context = worker_context(start_method)
     if context.get_start_method() == "forkserver":

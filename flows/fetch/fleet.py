@@ -50,7 +50,7 @@ from flows.fetch.spool import (
     read_stats,
     read_validators,
 )
-from flows.records import Article, CrawlResult, FetchError
+from flows.records import Article, CrawlResult, FetchError, SeenCopy
 from spiders.run import FLEET_MARKER, PREFETCHED_FILE
 
 
@@ -91,7 +91,7 @@ class FleetCrawl:
 
     `sources` are all the sources the tick may poll (the extraction workers are told them once);
     `on_articles` gets new articles in batches as they are extracted, so they are stored while
-    the crawl goes on. A source whose crawler fails is that source's outcome; the child dying
+    the crawl goes on, and `on_copies` the pages whose article an earlier page gave. A source whose crawler fails is that source's outcome; the child dying
     fails only the polls it had not finished.
     """
 
@@ -105,6 +105,7 @@ class FleetCrawl:
         scrapy_settings: dict[str, str] | None = None,
         on_articles: Callable[[list[Article]], None] | None = None,
         start_method: str = "forkserver",
+        on_copies: Callable[[list[SeenCopy]], None] | None = None,
     ) -> None:
         self.sources = sources
         self.spool_dir = spool_dir
@@ -113,6 +114,7 @@ class FleetCrawl:
         self.log_line = log_line
         self.scrapy_settings = scrapy_settings
         self.on_articles = on_articles
+        self.on_copies = on_copies
         self.start_method = start_method
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
@@ -306,6 +308,9 @@ class FleetCrawl:
                 batch.append(article)
         if batch and self.on_articles is not None:
             self.on_articles(batch)
+        copies = self._collector.take_copies()
+        if copies and self.on_copies is not None:
+            self.on_copies(copies)
 
     def _finished(self, reason: str | None = None) -> list[SourceOutcome]:
         """Polls whose crawler reported and whose pages are all extracted; with `reason`, also

@@ -33,7 +33,7 @@ from flows.fetch.poll_budget import fleet_scale
 from flows.notify.mailer import Transport, transport_for
 from flows.orchestration import shards
 from flows.orchestration.poll_record import SourceTick, TickSummary, alert_run, record_source
-from flows.records import Article, RunSummary
+from flows.records import Article, RunSummary, SeenCopy
 from flows.store import articles as store
 from flows.store import db
 from flows.store.articles import process_alive
@@ -92,6 +92,7 @@ def run_tick(
                 scrapy_settings=crawl_settings,
                 on_articles=tick.store_batch,
                 start_method=settings.extract_start_method,
+                on_copies=tick.remember_copies,
             ) as crawl,
         ):
             tick.crawl, tick.prober = crawl, prober
@@ -291,6 +292,12 @@ class _Tick:
         self.summary.articles_new += len(stored.new_article_ids)
         if stored.new_article_ids:
             self._unalerted = True
+
+    def remember_copies(self, copies: list[SeenCopy]) -> None:
+        connection = self.connection
+        assert connection is not None
+        store.remember_copies(connection, copies)
+        connection.commit()
 
     def finish(self, outcomes: list[SourceOutcome]) -> None:
         """Record finished polls and give their leases back; alert on what they stored."""

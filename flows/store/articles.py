@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from flows.records import Article, FetchError, RunSummary
+from flows.records import Article, FetchError, RunSummary, SeenCopy
 from flows.store.db import Connection
 from flows.store.stories import find_story, record_keys, story_keys
 
@@ -247,6 +247,44 @@ def _remember_urls(connection: Connection, article: Article, article_id: int) ->
                VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
             (url, article_id, article.fetched_at, article.fetched_at),
         )
+
+
+# Each copy's URL and canonical URL as the address of the article its canonical URL or its text
+# gave (one statement for a batch of copies).
+_REMEMBER_COPIES = """
+INSERT INTO article_urls (url, article_id, first_seen_at, last_seen_at)
+SELECT address.url, original.id, copy.fetched_at, copy.fetched_at
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[])
+     AS copy(url, canonical_url, content_hash, fetched_at)
+CROSS JOIN LATERAL (
+    SELECT id FROM (
+        SELECT id, 0 AS rank FROM articles WHERE canonical_url = copy.canonical_url
+        UNION ALL
+        SELECT id, 1 FROM articles WHERE content_hash = copy.content_hash
+    ) found ORDER BY rank LIMIT 1
+) original
+CROSS JOIN LATERAL (VALUES (copy.url), (copy.canonical_url)) AS address(url)
+ON CONFLICT DO NOTHING
+"""
+
+
+def remember_copies(connection: Connection, copies: list[SeenCopy]) -> None:
+    """Record the addresses of copies met within a batch (not stored twice) as their article's,
+    as the store does for a copy met in a later batch: the next crawl knows them, and the
+    story page lists them. Copies of an article that could not be stored are left out."""
+    if not copies:
+        return
+    connection.execute(
+        _REMEMBER_COPIES,
+        (
+            [copy.url for copy in copies],
+            [copy.canonical_url for copy in copies],
+            [copy.content_hash for copy in copies],
+            [copy.fetched_at for copy in copies],
+        ),
+    )
+    latest = max(copy.fetched_at for copy in copies)
+    mark_urls_seen(connection, sorted({copy.url for copy in copies}), latest)
 
 
 # How stale an article URL's "last seen" may get before a crawl meeting it writes it again:

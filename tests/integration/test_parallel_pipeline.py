@@ -10,6 +10,9 @@ from flows.config.sources import load_sources
 from flows.demo import DEMO_SCRAPY_SETTINGS
 from flows.extract.pool import crawl_and_extract, extract_pages
 from flows.fetch.crawl import crawl_source
+from flows.records import SeenCopy
+from flows.store import articles as store
+from flows.store import db
 from flows.testsite import TestSite
 
 
@@ -69,3 +72,40 @@ def test_spawned_workers_hand_over_every_article_in_fetch_order(
     assert handed_over == [a.canonical_url for a in extracted.articles]
     assert len(handed_over) > 10 and all(batches)
     assert all(article.story_keys for article in extracted.articles)  # keys come from workers
+
+
+def test_copies_within_a_crawl_are_remembered_as_their_articles_addresses(
+    test_site: TestSite, tmp_path: Path, clean_db: str
+) -> None:
+    """A page giving an article another page of the same crawl gave is not stored twice, but
+    its address is the article's, as for a copy met in a later crawl."""
+    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
+    copies: list[SeenCopy] = []
+    with db.connect(clean_db) as connection:
+        run_id = store.start_run(connection, [source.name])
+
+        def remember(seen: list[SeenCopy]) -> None:
+            copies.extend(seen)
+            store.remember_copies(connection, seen)
+
+        _, extracted = crawl_and_extract(
+            source,
+            tmp_path / "copies",
+            workers=2,
+            log_line=lambda line: None,
+            scrapy_settings=DEMO_SCRAPY_SETTINGS,
+            on_articles=lambda articles: store.store_articles(connection, articles, run_id),
+            on_copies=remember,
+        )
+        addresses = {
+            row["url"]: (row["canonical_url"], row["content_hash"])
+            for row in connection.execute(
+                """SELECT u.url, a.canonical_url, a.content_hash
+                   FROM article_urls u JOIN articles a ON a.id = u.article_id"""
+            )
+        }
+    assert len(copies) == extracted.duplicates_in_batch > 0
+    for copy in copies:
+        canonical_url, content_hash = addresses[copy.url]
+        assert copy.canonical_url == canonical_url or copy.content_hash == content_hash
+        assert copy.url not in {article.url for article in extracted.articles}
