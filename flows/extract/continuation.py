@@ -30,17 +30,18 @@ _SIBLINGS_AHEAD = 3
 _LEVELS_UP = 3
 
 
-def _key(text: str) -> str:
+def text_key(text: str) -> str:
+    """A text's words, case-folded: the same paragraph whatever its spacing and punctuation."""
     return " ".join(_WORDS.findall(text.casefold()))
 
 
 def paragraph_of(line: str, paragraphs: list[tuple[HtmlElement, str]]) -> int | None:
     """The index in `paragraphs` of the page paragraph whose words are exactly the line's."""
-    anchor = _key(line)
+    anchor = text_key(line)
     # A substring test on the raw text first: the word regex runs on a few candidates only.
     probe = max(line.split()[:6], key=len, default="")
     for index, (_, text) in enumerate(paragraphs):
-        if probe in text and _key(text) == anchor:
+        if probe in text and text_key(text) == anchor:
             return index
     return None
 
@@ -58,7 +59,7 @@ def continuation_paragraphs(extracted: str, paragraphs: list[tuple[HtmlElement, 
     tag, css_class = container.tag, container.get("class")
     if _following_match(container, tag, css_class) is None:
         return []
-    have = {_key(line) for line in extracted.splitlines()}
+    have = {text_key(line) for line in extracted.splitlines()}
     extra: list[str] = []
     for element in _next_containers(container, tag, css_class):
         if any(
@@ -70,7 +71,7 @@ def continuation_paragraphs(extracted: str, paragraphs: list[tuple[HtmlElement, 
         found = []
         for paragraph in element.iter("p"):
             text = " ".join(paragraph.text_content().split())
-            key = _key(text)
+            key = text_key(text)
             if len(text) >= MIN_PARAGRAPH_CHARS and "©" not in text and key not in have:
                 found.append(text)
                 have.add(key)

@@ -5,9 +5,10 @@ Publishers set the standfirst (the summary under the headline) and often the fir
 in a container of their own, a header or a "lead" block, and trafilatura's precision mode
 keeps only the main container. Walking back from the paragraph that opens the extraction, the
 page's preceding `<p>` elements are taken while they read as prose: long enough, mostly not
-link text, outside navigation, forms, figures and asides, and not in an element whose class or
-id names a caption, a credit, a consent banner or a promotion. The first one that is not ends
-the walk. The stored body of a story therefore opens with its standfirst (docs/extraction.md, "The
+link text, outside navigation, forms and asides, not in an element whose class or id names a
+consent banner, a newsletter or a promotion, and close to the paragraph after them. A picture's
+caption on the way is passed over; the first other paragraph that is not prose ends the walk.
+The stored body of a story therefore opens with its standfirst (docs/extraction.md, "The
 opening"); a watch matches the words the publisher chose to summarise it with.
 Readability-style extractors score siblings of the chosen node in the same spirit; none walks
 back across containers, hence the hand-written rule.
@@ -19,7 +20,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from flows.extract.continuation import ANCHOR_CHARS, _key, paragraph_of
+from flows.extract.continuation import ANCHOR_CHARS, paragraph_of, text_key
 from flows.extract.trailer import is_trailer
 
 # An opening paragraph is at least this long: shorter ones are labels, datelines, prompts.
@@ -75,13 +76,13 @@ def opening_paragraphs(
     first = paragraph_of(lines[0], paragraphs)
     if first is None:
         return []
-    have = {_key(line) for line in extracted.splitlines()}
+    have = {text_key(line) for line in extracted.splitlines()}
     candidates: list[tuple[HtmlElement, str]] = []
     for paragraph, raw_text in reversed(paragraphs[:first]):
         text = " ".join(raw_text.split())
         if not text or _is_caption(paragraph):
             continue
-        key = _key(text)
+        key = text_key(text)
         if key in have or key in titles or not _is_prose(paragraph, text):
             break
         candidates.append((paragraph, text))
