@@ -50,17 +50,21 @@ this page may be copied without the written permission of its publisher.</p></di
 </body></html>""".encode()
 
 
-def test_both_halves_are_kept_and_comments_and_footer_left_out() -> None:
+def stored_body(html: bytes, path: str) -> str:
     fetched = FetchedPage(
         "pages",
-        "https://news.example/water-bill",
+        f"https://news.example/{path}",
         200,
         datetime(2026, 3, 2, tzinfo=UTC),
-        page(),
+        html,
         None,
         "text/html; charset=utf-8",
     )
-    body = extract_article(fetched, SOURCE).body
+    return extract_article(fetched, SOURCE).body
+
+
+def test_both_halves_are_kept_and_comments_and_footer_left_out() -> None:
+    body = stored_body(page(), "water-bill")
     for paragraph in FIRST + SECOND:
         assert body.count(paragraph) == 1, paragraph[:40]
     assert body.index(FIRST[-1]) < body.index(SECOND[0])
@@ -68,7 +72,7 @@ def test_both_halves_are_kept_and_comments_and_footer_left_out() -> None:
     assert "Copyright" not in body
 
 
-def sectioned_page() -> bytes:
+def banded_page() -> bytes:
     """Each half in a grid cell three levels inside a band of its own, an advertisement between."""
 
     def band(paragraphs: list[str]) -> str:
@@ -91,15 +95,6 @@ def sectioned_page() -> bytes:
 
 
 def test_halves_in_bands_of_their_own_are_both_kept() -> None:
-    fetched = FetchedPage(
-        "pages",
-        "https://news.example/water-bill-bands",
-        200,
-        datetime(2026, 3, 2, tzinfo=UTC),
-        sectioned_page(),
-        None,
-        "text/html; charset=utf-8",
-    )
-    body = extract_article(fetched, SOURCE).body
+    body = stored_body(banded_page(), "water-bill-bands")
     for paragraph in FIRST + SECOND:
         assert body.count(paragraph) == 1, paragraph[:40]
