@@ -4,29 +4,42 @@ and the Daily8 cut still keeps Related Articles out of every body."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flows.config.settings import default_sources_file
-from flows.config.sources import load_sources
+from flows.config.sources import Source, load_sources
 from flows.demo import DEMO_SCRAPY_SETTINGS
-from flows.extract.pool import crawl_and_extract, extract_pages
+from flows.extract.pool import ExtractionResult, crawl_and_extract, extract_pages
 from flows.fetch.crawl import crawl_source
-from flows.records import SeenCopy
+from flows.records import CrawlResult, SeenCopy
 from flows.store import articles as store
 from flows.store import db
 from flows.testsite import TestSite
 
 
-def test_parallel_stage_matches_serial_and_keeps_related_out(
-    test_site: TestSite, tmp_path: Path
-) -> None:
-    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
-    crawled, parallel = crawl_and_extract(
-        source,
-        tmp_path / "parallel",
+def daily8(test_site: TestSite) -> Source:
+    return load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
+
+
+def crawl_daily8(
+    test_site: TestSite, spool_dir: Path, **options: Any
+) -> tuple[CrawlResult, ExtractionResult]:
+    """The Daily8 test site crawled and extracted on two workers, quietly."""
+    return crawl_and_extract(
+        daily8(test_site),
+        spool_dir,
         workers=2,
         log_line=lambda line: None,
         scrapy_settings=DEMO_SCRAPY_SETTINGS,
+        **options,
     )
+
+
+def test_parallel_stage_matches_serial_and_keeps_related_out(
+    test_site: TestSite, tmp_path: Path
+) -> None:
+    source = daily8(test_site)
+    crawled, parallel = crawl_daily8(test_site, tmp_path / "parallel")
     serial = extract_pages(
         crawl_source(source, tmp_path / "serial", lambda line: None, DEMO_SCRAPY_SETTINGS).pages,
         source,
@@ -57,14 +70,10 @@ def test_spawned_workers_hand_over_every_article_in_fetch_order(
     test_site: TestSite, tmp_path: Path
 ) -> None:
     """The flow stores articles as `on_articles` hands them over, while extraction goes on."""
-    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
     batches: list[list[str]] = []
-    _, extracted = crawl_and_extract(
-        source,
+    _, extracted = crawl_daily8(
+        test_site,
         tmp_path / "spawned",
-        workers=2,
-        log_line=lambda line: None,
-        scrapy_settings=DEMO_SCRAPY_SETTINGS,
         on_articles=lambda articles: batches.append([a.canonical_url for a in articles]),
         start_method="spawn",
     )
@@ -79,21 +88,17 @@ def test_copies_within_a_crawl_are_remembered_as_their_articles_addresses(
 ) -> None:
     """A page giving an article another page of the same crawl gave is not stored twice, but
     its address is the article's, as for a copy met in a later crawl."""
-    source = load_sources(default_sources_file(), ["daily8"])[0].rebased(test_site.base_url)
     copies: list[SeenCopy] = []
     with db.connect(clean_db) as connection:
-        run_id = store.start_run(connection, [source.name])
+        run_id = store.start_run(connection, ["daily8"])
 
         def remember(seen: list[SeenCopy]) -> None:
             copies.extend(seen)
             store.remember_copies(connection, seen)
 
-        _, extracted = crawl_and_extract(
-            source,
+        _, extracted = crawl_daily8(
+            test_site,
             tmp_path / "copies",
-            workers=2,
-            log_line=lambda line: None,
-            scrapy_settings=DEMO_SCRAPY_SETTINGS,
             on_articles=lambda articles: store.store_articles(connection, articles, run_id),
             on_copies=remember,
         )

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from tests.support.pages import stored_article
 
-from flows.config.sources import Source
-from flows.extract.article import extract_article
-from flows.records import FetchedPage
-
-SOURCE = Source(
-    name="pages",
-    start_urls=["https://news.example/"],
-    article_url_patterns=["^/"],
-    min_body_chars=1,
-)
 FIRST = [
     f"First half, paragraph {n}: the regional parliament debated the water bill for a third day, "
     f"and the opposition tabled amendment number {n} on the price of irrigation."
@@ -50,21 +40,8 @@ this page may be copied without the written permission of its publisher.</p></di
 </body></html>""".encode()
 
 
-def stored_body(html: bytes, path: str) -> str:
-    fetched = FetchedPage(
-        "pages",
-        f"https://news.example/{path}",
-        200,
-        datetime(2026, 3, 2, tzinfo=UTC),
-        html,
-        None,
-        "text/html; charset=utf-8",
-    )
-    return extract_article(fetched, SOURCE).body
-
-
 def test_both_halves_are_kept_and_comments_and_footer_left_out() -> None:
-    body = stored_body(page(), "water-bill")
+    body = stored_article(page(), "https://news.example/water-bill").body
     for paragraph in FIRST + SECOND:
         assert body.count(paragraph) == 1, paragraph[:40]
     assert body.index(FIRST[-1]) < body.index(SECOND[0])
@@ -95,6 +72,6 @@ def banded_page() -> bytes:
 
 
 def test_halves_in_bands_of_their_own_are_both_kept() -> None:
-    body = stored_body(banded_page(), "water-bill-bands")
+    body = stored_article(banded_page(), "https://news.example/water-bill-bands").body
     for paragraph in FIRST + SECOND:
         assert body.count(paragraph) == 1, paragraph[:40]

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from flows.config.sources import Source
-from flows.extract.article import extract_article
 from flows.extract.leader import drop_leader
-from flows.records import FetchedPage
+from tests.support.pages import stored_article
 
-SOURCE = Source(
-    name="pages",
-    start_urls=["https://tageblatt.example/"],
-    article_url_patterns=["^/"],
-    min_body_chars=1,
-)
 STORY = [
     "Der Kreistag hat am Montag beschlossen, die Buslinien im Süden des Landkreises ab dem "
     "Sommer im Halbstundentakt fahren zu lassen; bisher fährt dort nur stündlich ein Bus.",
@@ -37,10 +27,7 @@ def page() -> bytes:
 
 
 def test_the_leader_is_left_out_and_the_story_kept_whole() -> None:
-    fetched = FetchedPage(
-        "pages", "https://tageblatt.example/bus", 200, datetime(2026, 3, 2, tzinfo=UTC), page()
-    )
-    assert extract_article(fetched, SOURCE).body.splitlines() == STORY
+    assert stored_article(page(), "https://tageblatt.example/bus").body.splitlines() == STORY
 
 
 @pytest.mark.parametrize(

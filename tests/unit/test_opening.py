@@ -3,18 +3,8 @@ page furniture above them (banners, captions, a site blurb past the menu) is not
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from tests.support.pages import stored_article
 
-from flows.config.sources import Source
-from flows.extract.article import extract_article
-from flows.records import FetchedPage
-
-SOURCE = Source(
-    name="pages",
-    start_urls=["https://news.example/"],
-    article_url_patterns=["^/"],
-    min_body_chars=1,
-)
 STANDFIRST = (
     "The harbour authority will close the old ferry pier in March after divers found the piles "
     "eaten through, leaving islanders with one crossing a day until a new pier opens."
@@ -65,16 +55,7 @@ def page(between: str = "") -> bytes:
 
 
 def _body(html: bytes) -> str:
-    fetched = FetchedPage(
-        "pages",
-        "https://news.example/ferry-pier",
-        200,
-        datetime(2026, 3, 2, tzinfo=UTC),
-        html,
-        None,
-        "text/html; charset=utf-8",
-    )
-    return extract_article(fetched, SOURCE).body
+    return stored_article(html, "https://news.example/ferry-pier").body
 
 
 def test_standfirst_and_lead_open_the_stored_body_in_page_order() -> None:

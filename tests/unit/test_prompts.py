@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from flows.config.sources import Source
-from flows.extract.article import extract_article
 from flows.extract.prompts import drop_prompts
-from flows.records import FetchedPage
+from tests.support.pages import stored_article
 
-SOURCE = Source(
-    name="pages",
-    start_urls=["https://zeitung.example/"],
-    article_url_patterns=["^/"],
-    min_body_chars=1,
-)
 STORY = [
     "Der Stadtrat hat am Dienstag den Bau der neuen Brücke über den Fluss beschlossen; die "
     "Arbeiten sollen im kommenden Frühjahr beginnen und rund zwei Jahre dauern.",
@@ -46,10 +36,7 @@ def page() -> bytes:
 
 
 def test_prompts_and_their_headlines_are_left_out() -> None:
-    fetched = FetchedPage(
-        "pages", "https://zeitung.example/bruecke", 200, datetime(2026, 3, 2, tzinfo=UTC), page()
-    )
-    body = extract_article(fetched, SOURCE).body
+    body = stored_article(page(), "https://zeitung.example/bruecke").body
     for paragraph in STORY:
         assert paragraph in body
     assert "Hafen bekommt neue Kräne" not in body

@@ -6,19 +6,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flows.config.sources import Source
-from flows.extract.article import extract_article
 from flows.extract.body import parse_html
 from flows.extract.structured import read_article_data, split_names
-from flows.records import FetchedPage
+from tests.support.pages import stored_article
 
 FETCHED_AT = datetime(2025, 8, 15, 12, 0, tzinfo=UTC)
-SOURCE = Source(
-    name="pages",
-    start_urls=["https://news.example/"],
-    article_url_patterns=["^/"],
-    min_body_chars=1,
-)
 LOREM = (
     "The harbour authority said on Tuesday that the new breakwater would be finished before the "
     "winter storms, after two years of delays caused by a shortage of granite and a dispute "
@@ -38,16 +30,7 @@ def page_html(body_html: str, *structured: dict[str, Any], head: str = "") -> st
 
 
 def extract(html_text: str) -> Any:
-    page = FetchedPage(
-        "pages",
-        "https://news.example/story/1",
-        200,
-        FETCHED_AT,
-        html_text.encode(),
-        None,
-        "text/html; charset=utf-8",
-    )
-    return extract_article(page, SOURCE)
+    return stored_article(html_text.encode(), "https://news.example/story/1", FETCHED_AT)
 
 
 def test_authors_and_date_from_json_ld_graph() -> None:

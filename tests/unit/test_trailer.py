@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flows.config.sources import Source
-from flows.extract.article import extract_article
 from flows.extract.trailer import drop_trailer
-from flows.records import FetchedPage
+from tests.support.pages import stored_article
 
-SOURCE = Source(
-    name="pages",
-    start_urls=["https://harbour.example/"],
-    article_url_patterns=["^/"],
-    min_body_chars=1,
-)
 STORY = [
     "The harbour board approved a second container terminal on Tuesday, after two years of "
     "hearings on dredging, noise and the traffic it will bring to the coast road.",
@@ -40,10 +30,7 @@ def page() -> bytes:
 
 
 def test_the_trailer_is_left_out_and_the_story_kept_whole() -> None:
-    fetched = FetchedPage(
-        "pages", "https://harbour.example/terminal", 200, datetime(2026, 3, 2, tzinfo=UTC), page()
-    )
-    body = extract_article(fetched, SOURCE).body
+    body = stored_article(page(), "https://harbour.example/terminal").body
     assert body.splitlines() == STORY
 
 
