@@ -142,12 +142,13 @@ def renew(connection: Connection, owner: str, names: list[str], lease_seconds: f
     return [name for name in names if name in held]
 
 
-def unclaim(connection: Connection, owner: str, names: Iterable[str]) -> None:
-    """Give back leases of sources that were claimed but not polled (the tick ended first)."""
+def unclaim(connection: Connection, owner: str, names: Iterable[str] | None = None) -> None:
+    """Give back leases of sources that were claimed but not polled (the tick ended first);
+    every lease `owner` holds when `names` is None (the tick was stopped)."""
     connection.execute(
         """UPDATE source_polls SET lease_owner = NULL, lease_until = NULL
-           WHERE source = ANY(%s) AND lease_owner = %s""",
-        (sorted(names), owner),
+           WHERE (%s::text[] IS NULL OR source = ANY(%s::text[])) AND lease_owner = %s""",
+        (None if names is None else sorted(names),) * 2 + (owner,),
     )
 
 

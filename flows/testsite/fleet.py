@@ -262,6 +262,8 @@ class FleetSite:
             http="h11",
             loop="asyncio",
             timeout_keep_alive=15,
+            # A hanging publisher's request must not hold up the site's shutdown.
+            timeout_graceful_shutdown=1,
             backlog=512,
         )
         self._server = uvicorn.Server(config)

@@ -125,16 +125,24 @@ def test_two_workers_share_the_fleet_without_duplicates(clean_db: str, tmp_path:
             matching = {f"{p.host}{s.path}" for p in publishers for s in p.stories if s.matching}
             everything = sum(len(p.stories) for p in publishers)
             deadline = time.monotonic() + 420
-            while True:  # until every story is stored and every matching one mailed
+            # Until every story is stored, every matching one mailed, every source's poll recorded.
+            while True:
                 stored = rows(clean_db, "SELECT count(*) FROM articles")[0][0]
                 mailed = set(_mailed_stories(sink))
-                if time.time() > end_of_publishing and stored >= everything and mailed >= matching:
+                polled = rows(clean_db, "SELECT count(*) FROM source_polls WHERE polls > 0")[0][0]
+                if (
+                    time.time() > end_of_publishing
+                    and stored >= everything
+                    and mailed >= matching
+                    and polled == len(sources)
+                ):
                     break
                 assert all(worker.poll() is None for worker in workers), "a worker exited"
                 if time.monotonic() > deadline:
                     raise AssertionError(
                         f"after 420 s: {stored} of {everything} stories stored,"
-                        f" {len(mailed & matching)} of {len(matching)} matching ones mailed"
+                        f" {len(mailed & matching)} of {len(matching)} matching ones mailed,"
+                        f" {polled} of {len(sources)} sources' polls recorded"
                     )
                 time.sleep(1)
             _stop(workers)  # no tick may run on while the figures are read
@@ -169,6 +177,7 @@ def test_two_workers_share_the_fleet_without_duplicates(clean_db: str, tmp_path:
     assert all(ran.values()), ran
     runs = rows(clean_db, "SELECT count(*) FROM runs WHERE status = 'completed'")[0][0]
     assert runs >= 2
+    # Workers stopped mid-tick gave their leases back (fleet_tick's give_back_all).
     polls = rows(
         clean_db, "SELECT count(*) FROM source_polls WHERE polls > 0 AND lease_owner IS NULL"
     )

@@ -6,15 +6,19 @@ child, the extraction pool, a real SMTP server for the shared-fleet case.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from prefect.exceptions import TerminationSignal
 
 from flows.config.settings import Settings
 from flows.match.watches import add_watch
+from flows.orchestration import shards
 from flows.orchestration.fleet_tick import TickSummary, run_tick
 from flows.store import db
 from flows.store.freshness import freshness
@@ -250,3 +254,42 @@ def test_sources_of_one_host_are_polled_one_at_a_time(settings: Settings) -> Non
         settings.database_url, "SELECT count(*) FROM source_polls WHERE lease_owner IS NOT NULL"
     )
     assert held[0][0] == 0
+
+
+def test_a_stopped_tick_gives_its_leases_back(settings: Settings) -> None:
+    """A worker stopped mid-tick (SIGTERM, which Prefect raises in the flow as
+    TerminationSignal) leaves no source leased: the next tick polls them at once, not when
+    their leases run out."""
+    publishers = plan_fleet(
+        4, time.time(), minutes=0, backlog=1, seed=3, behaviours={0: "hang", 1: "hang"}
+    )
+    url = str(settings.database_url)
+
+    def raise_termination(signum: int, frame: object) -> None:
+        raise TerminationSignal(signal=signum)
+
+    def stop_when_polling() -> None:  # the hanging sources' polls are under way
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            held = rows(url, "SELECT count(*) FROM source_polls WHERE lease_owner IS NOT NULL")
+            if held[0][0] == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.1)
+
+    previous = signal.signal(signal.SIGTERM, raise_termination)
+    try:
+        with FleetSite(publishers, hang_seconds=120) as site:
+            sources = fleet_sources(publishers, site.port, download_timeout=100, retry_times=0)
+            stopper = threading.Thread(target=stop_when_polling)
+            stopper.start()
+            with pytest.raises(TerminationSignal):
+                run_tick(sources, url, settings, max_seconds=90, log_line=_quiet)
+            stopper.join(60)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    polls = dict(rows(url, "SELECT source, polls FROM source_polls WHERE lease_owner IS NULL"))
+    assert polls == {"pub00000": 0, "pub00001": 0, "pub00002": 1, "pub00003": 1}
+    with db.connect(url) as connection:
+        claimed = shards.claim_due(connection, sorted(polls), None, "next-tick", 60, 10)
+    assert claimed == ["pub00000", "pub00001"]
