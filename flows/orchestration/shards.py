@@ -5,8 +5,9 @@ host are polled by one tick at a time, which polls them one after another), and 
 deployment with a concurrency limit of one, so Prefect runs at most one tick per shard at a
 time, on whichever worker of the pool is free. Underneath, every tick claims the due sources it
 crawls with a lease in Postgres (`FOR UPDATE SKIP LOCKED`, then `lease_until`): two ticks that
-overlap anyway (a manual run, a second deployment, a clock skew) take disjoint sources, and a
-tick that dies leaves its sources to be claimed again once their lease runs out.
+overlap anyway (a manual run, a second deployment, a clock skew) take disjoint sources. A tick
+that is stopped gives its leases back (fleet_tick); one killed outright leaves its sources to be
+claimed again once their leases run out.
 """
 
 from __future__ import annotations
