@@ -61,57 +61,52 @@ def run_tick(
     by_name = {source.name: source for source in sources}
     names = sorted(by_name)
     tick = _Tick(by_name, database_url, settings, transport or transport_for(settings), log_line)
-    try:
-        with db.connect(database_url) as connection:
-            shards.sync_sources(connection, sources, settings.fleet_shards)
-            polling.ensure_entries(connection, sources)
-            connection.commit()
-            tick.connection = connection
-            if settings.poll_policy == "adaptive" and settings.poll_budget:
-                tick.scale = fleet_scale(
-                    connection,
-                    sources,
-                    settings.poll_budget,
-                    robots_cache.DEFAULT_SECONDS,
-                    time.time(),
-                    requests_per_story=2.0 if settings.fleet_probe_threads else 1.0,
-                )
-                connection.commit()
-            crawl_settings = {
-                "NEWSWATCH_FLEET_CONCURRENCY": str(settings.fleet_crawl_concurrency),
-                **(scrapy_settings or {}),
-            }
-            prober = FleetProber(
-                settings.fleet_probe_threads, _crawler_user_agent(), crawl_settings
+    # The connection is closed first, and with it any row lock it held, then the leases go back.
+    with tick.giving_back_when_stopped(), db.connect(database_url) as connection:
+        shards.sync_sources(connection, sources, settings.fleet_shards)
+        polling.ensure_entries(connection, sources)
+        connection.commit()
+        tick.connection = connection
+        if settings.poll_policy == "adaptive" and settings.poll_budget:
+            tick.scale = fleet_scale(
+                connection,
+                sources,
+                settings.poll_budget,
+                robots_cache.DEFAULT_SECONDS,
+                time.time(),
+                requests_per_story=2.0 if settings.fleet_probe_threads else 1.0,
             )
-            with (
-                tick_spool(settings.run_scratch_root / TICK_SPOOLS) as spool,
-                FleetCrawl(
-                    sources,
-                    spool,
-                    database_url,
-                    workers=settings.extract_workers,
-                    log_line=log_line,
-                    scrapy_settings=crawl_settings,
-                    on_articles=tick.store_batch,
-                    start_method=settings.extract_start_method,
-                    on_copies=tick.remember_copies,
-                ) as crawl,
-            ):
-                tick.crawl, tick.prober = crawl, prober
-                try:
-                    _poll_until(tick, crawl, prober, names, shard_ids, deadline, max_passes)
-                    tick.closing = True  # no new polls from here: the waiting ones are given back
-                    while prober.in_flight:  # probes have deadlines of their own
-                        tick.take_probes(crawl, prober)
-                        tick.finish(crawl.step(0.05))
-                finally:
-                    prober.close()
-                tick.finish(crawl.close(settings.fleet_drain_seconds))
-            tick.give_back_waiting()
-    except BaseException:
-        tick.give_back_all()
-        raise
+            connection.commit()
+        crawl_settings = {
+            "NEWSWATCH_FLEET_CONCURRENCY": str(settings.fleet_crawl_concurrency),
+            **(scrapy_settings or {}),
+        }
+        prober = FleetProber(settings.fleet_probe_threads, _crawler_user_agent(), crawl_settings)
+        with (
+            tick_spool(settings.run_scratch_root / TICK_SPOOLS) as spool,
+            FleetCrawl(
+                sources,
+                spool,
+                database_url,
+                workers=settings.extract_workers,
+                log_line=log_line,
+                scrapy_settings=crawl_settings,
+                on_articles=tick.store_batch,
+                start_method=settings.extract_start_method,
+                on_copies=tick.remember_copies,
+            ) as crawl,
+        ):
+            tick.crawl, tick.prober = crawl, prober
+            try:
+                _poll_until(tick, crawl, prober, names, shard_ids, deadline, max_passes)
+                tick.closing = True  # no new polls from here: the waiting ones are given back
+                while prober.in_flight:  # probes have deadlines of their own
+                    tick.take_probes(crawl, prober)
+                    tick.finish(crawl.step(0.05))
+            finally:
+                prober.close()
+            tick.finish(crawl.close(settings.fleet_drain_seconds))
+        tick.give_back_waiting()
     tick.close()
     return tick.summary
 
@@ -271,6 +266,14 @@ class _Tick:
             shards.unclaim(connection, self.owner, self.waiting)
             connection.commit()
             self.waiting = []
+
+    @contextlib.contextmanager
+    def giving_back_when_stopped(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.give_back_all()
+            raise
 
     def give_back_all(self) -> None:
         """A tick stopped part-way (its worker's SIGTERM, which Prefect raises in the flow, or
