@@ -91,8 +91,9 @@ class FleetCrawl:
 
     `sources` are all the sources the tick may poll (the extraction workers are told them once);
     `on_articles` gets new articles in batches as they are extracted, so they are stored while
-    the crawl goes on, and `on_copies` the pages whose article an earlier page gave. A source whose crawler fails is that source's outcome; the child dying
-    fails only the polls it had not finished.
+    the crawl goes on, and `on_copies` the pages whose article an earlier page gave. A source
+    whose crawler fails is that source's outcome; the child dying fails only the polls it had
+    not finished.
     """
 
     def __init__(

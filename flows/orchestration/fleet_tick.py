@@ -269,23 +269,20 @@ class _Tick:
 
     @contextlib.contextmanager
     def giving_back_when_stopped(self) -> Iterator[None]:
-        try:
-            yield
-        except BaseException:
-            self.give_back_all()
-            raise
-
-    def give_back_all(self) -> None:
         """A tick stopped part-way (its worker's SIGTERM, which Prefect raises in the flow, or
         an error) gives back every lease it holds, so that the next tick polls those sources
         now rather than when their leases run out. Their polls under way go unrecorded: what
-        they stored is found stored again, and its alerts are still owed. A fresh connection:
-        the tick's own may have been stopped inside a query; it is closed by now, and with it
-        the row locks it held."""
-        with contextlib.suppress(Exception), db.connect(self.database_url) as connection:
-            connection.execute("SET lock_timeout = '10s'")
-            shards.unclaim(connection, self.owner)
-            connection.commit()
+        they stored is found stored again, and the next tick's matching takes its queued
+        alerts. A fresh connection: the tick's own may have been stopped inside a query; it is
+        closed by now, and with it the row locks it held."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception), db.connect(self.database_url) as connection:
+                connection.execute("SET lock_timeout = '10s'")
+                shards.unclaim(connection, self.owner)
+                connection.commit()
+            raise
 
     def take_probes(self, crawl: FleetCrawl, prober: FleetProber) -> None:
         """Unchanged sources' polls are over; changed ones go to the crawl."""

@@ -148,8 +148,9 @@ def unclaim(connection: Connection, owner: str, names: Iterable[str] | None = No
     every lease `owner` holds when `names` is None (the tick was stopped)."""
     connection.execute(
         """UPDATE source_polls SET lease_owner = NULL, lease_until = NULL
-           WHERE (%s::text[] IS NULL OR source = ANY(%s::text[])) AND lease_owner = %s""",
-        (None if names is None else sorted(names),) * 2 + (owner,),
+           WHERE (%(names)s::text[] IS NULL OR source = ANY(%(names)s::text[]))
+             AND lease_owner = %(owner)s""",
+        {"names": None if names is None else sorted(names), "owner": owner},
     )
 
 

@@ -177,7 +177,7 @@ def test_two_workers_share_the_fleet_without_duplicates(clean_db: str, tmp_path:
     assert all(ran.values()), ran
     runs = rows(clean_db, "SELECT count(*) FROM runs WHERE status = 'completed'")[0][0]
     assert runs >= 2
-    # Workers stopped mid-tick gave their leases back (fleet_tick's give_back_all).
+    # Workers stopped mid-tick gave their leases back (fleet_tick's giving_back_when_stopped).
     polls = rows(
         clean_db, "SELECT count(*) FROM source_polls WHERE polls > 0 AND lease_owner IS NULL"
     )
